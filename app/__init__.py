@@ -1,0 +1,57 @@
+"""Natter: the app factory."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, redirect, request, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import Settings
+from app.extensions import csrf, db, limiter, login_manager, migrate
+from app.models import User
+from app.services import events
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    if settings is None:
+        settings = Settings.from_env(instance_path=app.instance_path)
+    app.config.update(settings.flask_config())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    (Path(settings.upload_dir) / "chat").mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    if settings.behind_proxy:
+        # Exactly one proxy (Nginx) sits in front: trust one hop of X-Forwarded-*.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    events.init_app(app)
+
+    from app.routes import auth, chat, errors, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp, url_prefix="/api")
+    app.register_blueprint(chat.bp, url_prefix="/api/chat")
+    errors.register(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.path.startswith("/api/"):
+            return jsonify(error="log in first"), 401
+        return redirect(url_for("main.login", next=request.path))

@@ -1,0 +1,133 @@
+"""Chat API: conversations, messages, live events, voice uploads."""
+
+import queue
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_login import current_user, login_required
+
+from app import jobs
+from app.extensions import db, limiter
+from app.models import ChatMessage, ConversationParticipant
+from app.routes import int_value, json_body
+from app.services import conversations, events, messages, voice
+from app.services.errors import InvalidInput
+
+bp = Blueprint("chat", __name__)
+
+# Comment lines keep idle proxies and browsers from closing a quiet stream.
+HEARTBEAT_SECONDS = 15
+# Streams end after this long and the browser reconnects with Last-Event-ID, so no
+# connection (or the worker's memory for it) lives forever.
+STREAM_SECONDS = 300
+BACKLOG_LIMIT = 200
+
+
+def post_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_post
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every chat endpoint needs a logged-in user."""
+
+
+@bp.post("/conversations")
+def create_conversation():
+    body = json_body()
+    conversation = conversations.create(current_user, body.get("participants"), body.get("title"))
+    return jsonify(conversations.serialize(conversation)), 201
+
+
+@bp.get("/conversations")
+def list_conversations():
+    items = [conversations.serialize(c) for c in conversations.list_for(current_user)]
+    return jsonify(conversations=items)
+
+
+@bp.get("/messages")
+def list_messages():
+    conversation_id = int_value(request.args.get("conversation_id"), "conversation_id")
+    after_id = int_value(request.args.get("after_id"), "after_id", required=False)
+    limit = int_value(request.args.get("limit"), "limit", required=False)
+    conversation = conversations.get_for_participant(conversation_id, current_user)
+    found = messages.list_after(conversation, after_id, limit)
+    return jsonify(messages=[messages.serialize(m) for m in found])
+
+
+@bp.post("/messages")
+@limiter.limit(post_limit)
+def post_message():
+    body = json_body()
+    conversation_id = int_value(body.get("conversation_id"), "conversation_id")
+    conversation = conversations.get_for_participant(conversation_id, current_user)
+    message = messages.post_text(conversation, current_user, body.get("content"))
+    return jsonify(messages.serialize(message)), 201
+
+
+def upload_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_upload
+
+
+@bp.post("/messages/upload_audio")
+@limiter.limit(upload_limit)
+def upload_audio():
+    conversation_id = int_value(request.form.get("conversation_id"), "conversation_id")
+    conversation = conversations.get_for_participant(conversation_id, current_user)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename and not upload.content_length:
+        raise InvalidInput("attach the recording as the multipart field 'file'")
+    voice.parse_client_duration(request.form.get("duration"))
+    settings = current_app.config["SETTINGS"]
+    message = voice.receive(upload, conversation, current_user, settings)
+    jobs.dispatch(message.id)
+    db.session.refresh(message)
+    return jsonify(voice.upload_response(message)), 201
+
+
+@bp.get("/events")
+def event_stream():
+    user_id = current_user.id
+    last_id = int_value(
+        request.headers.get("Last-Event-ID") or request.args.get("after_id"),
+        "Last-Event-ID",
+        required=False,
+    )
+    hub = events.hub()
+    subscription = hub.subscribe(user_id)
+    backlog = _missed_messages(user_id, last_id) if last_id is not None else []
+    db.session.remove()  # the stream holds no database connection while it idles
+
+    def stream():
+        try:
+            yield "retry: 3000\n: connected\n\n"
+            for item in backlog:
+                yield events.format_sse("message", item)
+            deadline = time.monotonic() + STREAM_SECONDS
+            while time.monotonic() < deadline:
+                try:
+                    event = subscription.get(timeout=HEARTBEAT_SECONDS)
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield events.format_sse(event["event"], event["data"])
+        finally:
+            hub.unsubscribe(user_id, subscription)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream(), mimetype="text/event-stream", headers=headers)
+
+
+def _missed_messages(user_id: int, last_id: int) -> list[dict]:
+    query = (
+        db.select(ChatMessage)
+        .join(
+            ConversationParticipant,
+            ConversationParticipant.conversation_id == ChatMessage.conversation_id,
+        )
+        .where(ConversationParticipant.user_id == user_id, ChatMessage.id > last_id)
+        .order_by(ChatMessage.id)
+        .limit(BACKLOG_LIMIT)
+    )
+    return [messages.serialize(m) for m in db.session.execute(query).scalars()]

@@ -1,0 +1,1 @@
+"""Business logic: plain functions over models, no Flask request objects."""

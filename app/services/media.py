@@ -1,0 +1,275 @@
+"""Probing and transcoding voice recordings with a hardened ffmpeg.
+
+Every run: arguments as a list, only the `file` protocol, only the demuxers of
+ALLOWED_DEMUXERS (ffmpeg guesses formats from content, and a playlist or concat
+"audio" file could otherwise make it read other local files), `-nostdin`, the first
+audio stream only, bounded duration and output size, a wall-clock timeout that
+kills the whole process group, CPU and address-space limits, and never as root.
+"""
+
+import json
+import os
+import pwd
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# WebM/Matroska, Ogg, MP4/M4A (mov family), MP3, WAV: what browsers record or upload.
+ALLOWED_DEMUXERS = "matroska,ogg,mov,mp3,wav"
+# The raw file keeps an extension that says what it is, whatever the client called it.
+RAW_EXTENSIONS = {"matroska": "webm", "ogg": "ogg", "mov": "m4a", "mp3": "mp3", "wav": "wav"}
+# The unprivileged account ffmpeg drops to when the app itself runs as root (dev, CI).
+FALLBACK_USER = "nobody"
+SAFE_INPUT = ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS]
+
+
+class MediaError(Exception):
+    """A recording could not be used; the message is meant for the person."""
+
+
+class UnsupportedMedia(MediaError):
+    pass
+
+
+class TranscodeFailed(MediaError):
+    pass
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    ffmpeg_bin: str = "ffmpeg"
+    ffprobe_bin: str = "ffprobe"
+    timeout_seconds: float = 60.0
+    max_duration_seconds: int = 600
+    memory_limit_bytes: int = 512 * 1024 * 1024
+    cpu_seconds: int = 120
+    aac_encoder: str = "aac"
+    aac_bitrate: str = "48k"
+    mp3_encoder: str = "libmp3lame"
+    mp3_bitrate: str = "64k"
+
+    @property
+    def max_output_bytes(self) -> int:
+        # Room for the longest message at twice the nominal bitrate, plus headers.
+        return self.max_duration_seconds * 2 * 64_000 // 8 + 1_000_000
+
+    @classmethod
+    def from_settings(cls, settings) -> "MediaLimits":
+        return cls(
+            ffmpeg_bin=settings.ffmpeg_bin,
+            ffprobe_bin=settings.ffprobe_bin,
+            timeout_seconds=settings.ffmpeg_timeout_seconds,
+            max_duration_seconds=settings.ffmpeg_max_duration_seconds,
+            memory_limit_bytes=settings.ffmpeg_memory_limit_bytes,
+            cpu_seconds=settings.ffmpeg_cpu_seconds,
+            aac_encoder=settings.ffmpeg_aac_encoder,
+            aac_bitrate=settings.voice_bitrate,
+            mp3_encoder=settings.ffmpeg_mp3_encoder,
+        )
+
+
+@dataclass(frozen=True)
+class Probe:
+    demuxer: str
+    codec: str
+    duration: float
+
+    @property
+    def raw_extension(self) -> str:
+        return RAW_EXTENSIONS[self.demuxer]
+
+
+def probe(path: Path, limits: MediaLimits) -> Probe:
+    """Accept only real audio in an allowed container; duration from decoding it."""
+    with _workspace(path) as (readable, _):
+        result = _run(
+            [
+                limits.ffprobe_bin,
+                "-v",
+                "error",
+                *SAFE_INPUT,
+                "-select_streams",
+                "a:0",
+                "-show_entries",
+                "format=format_name:stream=codec_name",
+                "-of",
+                "json",
+                str(readable),
+            ],
+            limits,
+        )
+        if result.returncode == 0:
+            duration = decoded_duration(readable, limits)
+    if result.returncode != 0:
+        raise UnsupportedMedia("this file is not a recording in a supported audio format")
+    info = json.loads(result.stdout or "{}")
+    demuxer = info.get("format", {}).get("format_name", "").split(",")[0]
+    streams = info.get("streams") or []
+    if demuxer not in RAW_EXTENSIONS or not streams:
+        raise UnsupportedMedia("this file holds no audio in a supported format")
+    if duration <= 0:
+        raise UnsupportedMedia("this recording is empty")
+    return Probe(demuxer=demuxer, codec=streams[0].get("codec_name", ""), duration=duration)
+
+
+def decoded_duration(path: Path, limits: MediaLimits) -> float:
+    """Seconds of audio, by decoding: Chrome's WebM headers carry no duration."""
+    result = _run(
+        [
+            limits.ffmpeg_bin,
+            "-nostdin",
+            "-v",
+            "error",
+            *SAFE_INPUT,
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-t",
+            str(limits.max_duration_seconds),
+            "-f",
+            "null",
+            "-progress",
+            "pipe:1",
+            "-",
+        ],
+        limits,
+    )
+    if result.returncode != 0:
+        raise UnsupportedMedia("the audio in this file cannot be decoded")
+    times = [
+        int(line.split("=", 1)[1])
+        for line in result.stdout.splitlines()
+        if line.startswith("out_time_us=") and line.split("=", 1)[1].lstrip("-").isdigit()
+    ]
+    return round(max(times, default=0) / 1_000_000, 2)
+
+
+def to_m4a(source: Path, target: Path, limits: MediaLimits) -> None:
+    """Mono AAC in an MP4 (.m4a) with the index up front, so phones start playing at once."""
+    _transcode(
+        source,
+        target,
+        limits,
+        [
+            "-c:a",
+            limits.aac_encoder,
+            "-b:a",
+            limits.aac_bitrate,
+            "-movflags",
+            "+faststart",
+            "-f",
+            "ipod",
+        ],
+    )
+
+
+def to_mp3(source: Path, target: Path, limits: MediaLimits) -> None:
+    _transcode(
+        source,
+        target,
+        limits,
+        ["-c:a", limits.mp3_encoder, "-b:a", limits.mp3_bitrate, "-f", "mp3"],
+    )
+
+
+def transcode_command(source: Path, target: Path, limits: MediaLimits, codec_args: list) -> list:
+    return [
+        limits.ffmpeg_bin,
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-y",
+        *SAFE_INPUT,
+        "-i",
+        str(source),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-map_metadata",
+        "-1",
+        "-ac",
+        "1",
+        "-t",
+        str(limits.max_duration_seconds),
+        "-fs",
+        str(limits.max_output_bytes),
+        *codec_args,
+        str(target),
+    ]
+
+
+def _transcode(source: Path, target: Path, limits: MediaLimits, codec_args: list) -> None:
+    with _workspace(source) as (readable_source, workdir):
+        partial = workdir / f".{target.name}.part"
+        result = _run(transcode_command(readable_source, partial, limits, codec_args), limits)
+        if result.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
+            partial.unlink(missing_ok=True)
+            detail = (result.stderr or "").strip().splitlines()[-1:] or ["no output"]
+            raise TranscodeFailed(f"ffmpeg could not make {target.suffix}: {detail[0]}")
+        shutil.move(partial, target.with_name(partial.name))
+        os.replace(target.with_name(partial.name), target)
+
+
+@contextmanager
+def _workspace(source: Path):
+    """(input, output folder) that ffmpeg's account can read and write.
+
+    Deployed, the app already runs as its own unprivileged user and works in place.
+    Run as root (development, CI), ffmpeg drops to FALLBACK_USER and works on a copy
+    in a private scratch folder.
+    """
+    if os.geteuid() != 0:
+        yield source, source.parent
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="natter-ffmpeg-"))
+    try:
+        account = pwd.getpwnam(FALLBACK_USER)
+        os.chown(scratch, account.pw_uid, account.pw_gid)
+        copy = scratch / f"input{source.suffix}"
+        shutil.copyfile(source, copy)
+        os.chmod(copy, 0o644)
+        yield copy, scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(command: list, limits: MediaLimits) -> subprocess.CompletedProcess:
+    def restrict() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_limit_bytes,) * 2)
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds,) * 2)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_output_bytes,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    drop = {}
+    if os.geteuid() == 0:
+        account = pwd.getpwnam(FALLBACK_USER)
+        drop = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=restrict,  # noqa: PLW1509 - only setrlimit, no locks or threads touched
+        close_fds=True,
+        **drop,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=limits.timeout_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise TranscodeFailed(
+            f"ffmpeg took longer than {limits.timeout_seconds:g} s and was stopped"
+        ) from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)

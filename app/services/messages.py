@@ -1,0 +1,62 @@
+"""Chat messages: listing for polls and posting text."""
+
+from app.extensions import db
+from app.models import ChatMessage, Conversation, User
+from app.services import events
+from app.services.errors import InvalidInput
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_TEXT_LENGTH = 4000
+
+
+def list_after(conversation: Conversation, after_id: int | None, limit: int | None) -> list:
+    """Oldest first. Without after_id, the latest `limit` messages."""
+    limit = DEFAULT_PAGE_SIZE if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    query = db.select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
+    if after_id is not None:
+        query = query.where(ChatMessage.id > after_id).order_by(ChatMessage.id).limit(limit)
+        return list(db.session.execute(query).scalars())
+    query = query.order_by(ChatMessage.id.desc()).limit(limit)
+    return list(reversed(db.session.execute(query).scalars().all()))
+
+
+def post_text(conversation: Conversation, sender: User, content: object) -> ChatMessage:
+    if not isinstance(content, str) or not content.strip():
+        raise InvalidInput("content must be non-empty text")
+    if len(content) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"content must be at most {MAX_TEXT_LENGTH} characters")
+    return create(conversation, sender, "text", content)
+
+
+def create(
+    conversation: Conversation,
+    sender: User,
+    message_type: str,
+    content: str,
+    media_key: str | None = None,
+) -> ChatMessage:
+    message = ChatMessage(
+        conversation_id=conversation.id,
+        sender_id=sender.id,
+        type=message_type,
+        content=content,
+        media_key=media_key,
+    )
+    db.session.add(message)
+    db.session.commit()
+    events.publish_message(message, "message")
+    return message
+
+
+def serialize(message: ChatMessage) -> dict:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "sender": message.sender.username,
+        "type": message.type,
+        "content": message.content,
+        "created_at": message.created_at.isoformat() + "Z",
+    }

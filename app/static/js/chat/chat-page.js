@@ -1,0 +1,180 @@
+// The /chat page: conversation list, history, text composer, live updates.
+import { api, csrfToken } from "./api.js";
+import { LiveFeed } from "./live.js";
+
+const root = document.getElementById("chat");
+const list = document.getElementById("conversations");
+const pane = document.getElementById("conversation");
+const history = document.getElementById("messages");
+const textForm = document.getElementById("send-text");
+const sendError = document.getElementById("send-error");
+const liveStatus = document.getElementById("live-status");
+
+const MODE_LABELS = { live: "live", reconnecting: "reconnecting…", polling: "polling", connecting: "" };
+
+const state = { conversations: [], current: null, rendered: new Map() };
+const live = new LiveFeed();
+const voice = import("/static/js/voice/index.js").catch((error) => {
+  console.warn("voice messages unavailable:", error);
+  return null;
+});
+
+function showError(element, message) {
+  element.textContent = message;
+  element.hidden = !message;
+}
+
+function conversationName(conversation) {
+  if (conversation.title) return conversation.title;
+  const others = conversation.participants.filter((name) => name !== root.dataset.username);
+  return others.join(", ") || "Just you";
+}
+
+function renderConversations() {
+  list.replaceChildren(
+    ...state.conversations.map((conversation) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.textContent = conversationName(conversation);
+      button.className = conversation.id === state.current?.id ? "active" : "";
+      button.addEventListener("click", () => openConversation(conversation));
+      item.append(button);
+      return item;
+    }),
+  );
+}
+
+function messageBody(message) {
+  const body = document.createElement("div");
+  body.className = "body";
+  if (message.type === "audio") {
+    voice.then((module) => {
+      if (module) module.renderAudioMessage(body, message);
+      else body.textContent = "Voice message (player unavailable)";
+    });
+  } else {
+    body.textContent = message.content;
+  }
+  return body;
+}
+
+function renderMessage(message) {
+  if (message.conversation_id !== state.current?.id) return;
+  const existing = state.rendered.get(message.id);
+  const item = document.createElement("li");
+  item.className = message.sender === root.dataset.username ? "mine" : "theirs";
+  item.dataset.messageId = message.id;
+  item.dataset.type = message.type;
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const time = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  meta.textContent = `${message.sender} · ${time}`;
+  item.append(meta, messageBody(message));
+  if (existing) existing.replaceWith(item);
+  else history.append(item);
+  state.rendered.set(message.id, item);
+  if (!existing) item.scrollIntoView({ block: "end" });
+}
+
+async function openConversation(conversation) {
+  state.current = conversation;
+  state.rendered.clear();
+  history.replaceChildren();
+  document.getElementById("conversation-title").textContent = conversationName(conversation);
+  pane.hidden = false;
+  root.classList.add("showing-conversation");
+  renderConversations();
+  const data = await api(`/api/chat/messages?conversation_id=${conversation.id}`);
+  data.messages.forEach((message) => {
+    live.seen(message);
+    renderMessage(message);
+  });
+  const lastId = data.messages.at(-1)?.id ?? 0;
+  live.watch(conversation.id, lastId);
+  mountRecorder(conversation);
+}
+
+async function mountRecorder(conversation) {
+  const container = document.getElementById("voice-recorder");
+  container.replaceChildren();
+  const module = await voice;
+  if (!module || state.current !== conversation) return;
+  module.mountRecorder(container, {
+    conversationId: conversation.id,
+    csrfToken: csrfToken(),
+    onSent: (message) => {
+      live.seen(message);
+      renderMessage(message);
+    },
+  });
+}
+
+async function loadConversations() {
+  const data = await api("/api/chat/conversations");
+  state.conversations = data.conversations;
+  renderConversations();
+}
+
+document.getElementById("new-conversation").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const error = form.querySelector(".error");
+  const participants = form.participants.value.split(",").map((name) => name.trim()).filter(Boolean);
+  try {
+    const conversation = await api("/api/chat/conversations", {
+      method: "POST",
+      body: { participants, title: form.title.value.trim() || undefined },
+    });
+    form.reset();
+    showError(error, "");
+    state.conversations.unshift(conversation);
+    openConversation(conversation);
+  } catch (failure) {
+    showError(error, failure.message);
+  }
+});
+
+textForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const content = textForm.content.value;
+  if (!content.trim() || !state.current) return;
+  try {
+    const message = await api("/api/chat/messages", {
+      method: "POST",
+      body: { conversation_id: state.current.id, content },
+    });
+    textForm.reset();
+    showError(sendError, "");
+    live.seen(message);
+    renderMessage(message);
+  } catch (failure) {
+    showError(sendError, failure.message);
+  }
+});
+
+document.getElementById("logout").addEventListener("click", async () => {
+  await api("/api/auth/logout", { method: "POST" }).catch(() => {});
+  location.assign("/login");
+});
+
+document.getElementById("back").addEventListener("click", () => {
+  root.classList.remove("showing-conversation");
+});
+
+live.addEventListener("message", (event) => {
+  const message = event.detail;
+  if (!state.conversations.some((c) => c.id === message.conversation_id)) loadConversations();
+  renderMessage(message);
+});
+live.addEventListener("message_updated", (event) => {
+  if (state.rendered.has(event.detail.id)) renderMessage(event.detail);
+});
+live.addEventListener("mode", (event) => {
+  liveStatus.textContent = MODE_LABELS[event.detail] ?? "";
+  liveStatus.dataset.mode = event.detail;
+});
+
+loadConversations().then(() => {
+  if (state.conversations.length) openConversation(state.conversations[0]);
+});
+live.start();

@@ -1,0 +1,79 @@
+// Delivers new and changed messages: Server-Sent Events first, polling when they fail.
+import { api } from "./api.js";
+
+// How often a page polls while the event stream is down.
+const POLL_INTERVAL_MS = 3000;
+// How long the page polls before it tries the event stream again.
+const STREAM_RETRY_MS = 30000;
+
+export class LiveFeed extends EventTarget {
+  constructor() {
+    super();
+    this.mode = "connecting";
+    this.lastSeenId = 0;
+    this.watched = null; // { conversationId, afterId } polled while the stream is down
+  }
+
+  start() {
+    this.openStream();
+  }
+
+  watch(conversationId, afterId) {
+    this.watched = { conversationId, afterId };
+  }
+
+  seen(message) {
+    this.lastSeenId = Math.max(this.lastSeenId, message.id);
+    if (this.watched && message.conversation_id === this.watched.conversationId) {
+      this.watched.afterId = Math.max(this.watched.afterId, message.id);
+    }
+  }
+
+  openStream() {
+    const url = this.lastSeenId ? `/api/chat/events?after_id=${this.lastSeenId}` : "/api/chat/events";
+    const source = new EventSource(url);
+    source.addEventListener("open", () => this.setMode("live"));
+    source.addEventListener("message", (event) => this.emit("message", JSON.parse(event.data)));
+    source.addEventListener("message_updated", (event) =>
+      this.emit("message_updated", JSON.parse(event.data)),
+    );
+    source.addEventListener("error", () => {
+      // EventSource reconnects by itself after a normal end of stream; a refused
+      // or broken connection ends in CLOSED, and then the page polls instead.
+      if (source.readyState === EventSource.CLOSED) this.fallBackToPolling();
+      else this.setMode("reconnecting");
+    });
+    this.source = source;
+  }
+
+  fallBackToPolling() {
+    this.source?.close();
+    this.setMode("polling");
+    const pollUntil = Date.now() + STREAM_RETRY_MS;
+    const tick = async () => {
+      if (Date.now() > pollUntil) return this.openStream();
+      await this.pollOnce().catch(() => {});
+      this.pollTimer = setTimeout(tick, POLL_INTERVAL_MS);
+    };
+    tick();
+  }
+
+  async pollOnce() {
+    if (!this.watched) return;
+    const { conversationId, afterId } = this.watched;
+    const data = await api(
+      `/api/chat/messages?conversation_id=${conversationId}&after_id=${afterId}`,
+    );
+    for (const message of data.messages) this.emit("message", message);
+  }
+
+  emit(type, message) {
+    this.seen(message);
+    this.dispatchEvent(new CustomEvent(type, { detail: message }));
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    this.dispatchEvent(new CustomEvent("mode", { detail: mode }));
+  }
+}

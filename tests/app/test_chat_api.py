@@ -1,0 +1,105 @@
+from sqlalchemy import event
+
+from app.extensions import db
+
+
+def test_text_round_trip_between_two_users(api_for):
+    alice, bob = api_for("alice"), api_for("bob")
+    conversation_id = alice.conversation_with("bob")
+    sent = alice.send(conversation_id, "hello bob")
+    assert sent.status_code == 201
+    assert sent.get_json()["type"] == "text"
+
+    listing = bob.get("/api/chat/conversations").get_json()["conversations"]
+    assert [c["id"] for c in listing] == [conversation_id]
+    assert listing[0]["participants"] == ["alice", "bob"]
+
+    messages = bob.messages(conversation_id).get_json()["messages"]
+    assert [(m["sender"], m["content"]) for m in messages] == [("alice", "hello bob")]
+    assert set(messages[0]) == {"id", "conversation_id", "sender", "type", "content", "created_at"}
+
+
+def test_non_participant_gets_404(api_for):
+    alice = api_for("alice")
+    api_for("bob")
+    mallory = api_for("mallory")
+    conversation_id = alice.conversation_with("bob")
+    assert mallory.messages(conversation_id).status_code == 404
+    assert mallory.send(conversation_id, "hi").status_code == 404
+    # Same answer as for a conversation that does not exist.
+    assert mallory.messages(999).get_json() == mallory.messages(conversation_id).get_json()
+
+
+def test_after_id_returns_only_newer_messages_oldest_first(api_for):
+    alice = api_for("alice")
+    api_for("bob")
+    conversation_id = alice.conversation_with("bob")
+    ids = [alice.send(conversation_id, f"m{i}").get_json()["id"] for i in range(5)]
+    newer = alice.messages(conversation_id, after_id=ids[1]).get_json()["messages"]
+    assert [m["id"] for m in newer] == ids[2:]
+    assert alice.messages(conversation_id, after_id=ids[-1]).get_json() == {"messages": []}
+    latest_two = alice.messages(conversation_id, limit=2).get_json()["messages"]
+    assert [m["content"] for m in latest_two] == ["m3", "m4"]
+
+
+def test_unknown_participant_is_rejected(api_for):
+    response = api_for("alice").post("/api/chat/conversations", {"participants": ["ghost"]})
+    assert response.status_code == 400
+    assert "ghost" in response.get_json()["error"]
+
+
+def test_bad_query_values_are_400(api_for):
+    alice = api_for("alice")
+    conversation_id = alice.conversation_with()
+    assert alice.get("/api/chat/messages").status_code == 400
+    assert alice.messages("abc").status_code == 400
+    assert alice.messages(conversation_id, limit=0).status_code == 400
+    assert alice.send(conversation_id, "   ").status_code == 400
+
+
+def test_chat_api_needs_login(client):
+    assert client.get("/api/chat/conversations").status_code == 401
+
+
+def test_empty_poll_is_one_indexed_query(app, api_for):
+    alice = api_for("alice")
+    conversation_id = alice.conversation_with()
+    last = alice.send(conversation_id, "latest").get_json()["id"]
+
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append((statement, parameters))
+
+        # Warm the session's user lookup so only the poll's own work is counted.
+        alice.messages(conversation_id, after_id=last)
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = alice.messages(conversation_id, after_id=last)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        poll_queries = [(s, p) for s, p in statements if "chat_messages" in s]
+        assert response.get_json() == {"messages": []}
+        assert len(poll_queries) == 1
+        statement, parameters = poll_queries[0]
+        with engine.connect() as connection:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        assert any("ix_chat_messages_conversation_id_id" in row[-1] for row in plan), plan
+    assert len(response.data) < 40
+
+
+def test_healthz_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "disabled"}
+
+
+def test_pages(api_for, client):
+    assert client.get("/chat").status_code == 302
+    assert "/login" in client.get("/").headers["Location"]
+    alice = api_for("alice")
+    page = alice.get("/chat")
+    assert page.status_code == 200
+    assert b"voice-recorder" in page.data and b"chat-page.js" in page.data

@@ -1,0 +1,114 @@
+"""Real Gunicorn (gevent workers) and a real redis-server on loopback."""
+
+import contextlib
+import json
+import time
+
+import redis
+import requests
+
+
+class HttpUser:
+    def __init__(self, base_url: str, username: str, register: bool = True):
+        self.base = base_url
+        self.http = requests.Session()
+        self.username = username
+        self.token = self.http.get(f"{base_url}/api/auth/csrf", timeout=5).json()["csrf_token"]
+        if register:
+            response = self.post("/api/auth/register", username=username, password="long password")
+            assert response.status_code == 201, response.text
+
+    def post(self, path, **body):
+        return self.http.post(
+            f"{self.base}{path}", json=body, headers={"X-CSRFToken": self.token}, timeout=10
+        )
+
+    def login(self, password):
+        return self.post("/api/auth/login", username=self.username, password=password)
+
+
+def read_events(response, wanted: int, timeout: float) -> list[tuple[str, dict]]:
+    events, current, deadline = [], {}, time.monotonic() + timeout
+    for line in response.iter_lines(decode_unicode=True):
+        if time.monotonic() > deadline:
+            break
+        if line.startswith("event: "):
+            current["event"] = line[7:]
+        elif line.startswith("data: "):
+            events.append((current.get("event", "message"), json.loads(line[6:])))
+            current = {}
+            if len(events) >= wanted:
+                break
+    return events
+
+
+def test_live_stream_delivers_a_message_across_workers(redis_server, gunicorn_factory):
+    base = gunicorn_factory({"REDIS_URL": redis_server}, workers=2)
+    alice, bob = HttpUser(base, "alice"), HttpUser(base, "bob")
+    conversation_id = alice.post("/api/chat/conversations", participants=["bob"]).json()["id"]
+
+    # Several streams so that, with two workers, some surely sit in the other process.
+    streams = [bob.http.get(f"{base}/api/chat/events", stream=True, timeout=10) for _ in range(4)]
+    for stream in streams:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        assert stream.headers["X-Accel-Buffering"] == "no"
+    time.sleep(0.5)  # the per-process Redis listeners subscribe on the first stream
+    sent_at = time.monotonic()
+    sent = alice.post("/api/chat/messages", conversation_id=conversation_id, content="live hello")
+    assert sent.status_code == 201
+    for stream in streams:
+        events = read_events(stream, wanted=1, timeout=5)
+        assert events == [("message", sent.json())]
+        stream.close()
+    assert time.monotonic() - sent_at < 5
+
+
+def test_stream_resumes_from_last_event_id(gunicorn_factory):
+    base = gunicorn_factory({})
+    alice, bob = HttpUser(base, "alice"), HttpUser(base, "bob")
+    conversation_id = alice.post("/api/chat/conversations", participants=["bob"]).json()["id"]
+    first = alice.post("/api/chat/messages", conversation_id=conversation_id, content="one").json()
+    second = alice.post("/api/chat/messages", conversation_id=conversation_id, content="two").json()
+    with bob.http.get(
+        f"{base}/api/chat/events",
+        headers={"Last-Event-ID": str(first["id"])},
+        stream=True,
+        timeout=10,
+    ) as stream:
+        assert read_events(stream, wanted=1, timeout=5) == [("message", second)]
+
+
+def test_rate_limit_is_shared_by_two_processes_and_survives_redis_loss(
+    redis_server, gunicorn_factory
+):
+    env = {
+        "RATELIMIT_STORAGE_URI": redis_server,
+        "REDIS_URL": redis_server,
+        "RATELIMIT_LOGIN": "3 per minute",
+    }
+    first, second = gunicorn_factory(env), gunicorn_factory(env)
+    HttpUser(first, "alice")
+    on_first, on_second = (
+        HttpUser(first, "alice", register=False),
+        HttpUser(second, "alice", register=False),
+    )
+    assert on_first.login("wrong password").status_code == 401
+    assert on_second.login("wrong password").status_code == 401
+    assert on_first.login("wrong password").status_code == 401
+    limited = on_second.login("wrong password")
+    assert limited.status_code == 429
+    assert "too many requests" in limited.json()["error"]
+    assert int(limited.headers["Retry-After"]) > 0
+
+    # Redis goes away: the chat keeps answering (per-process limits take over).
+    with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
+        redis.Redis.from_url(redis_server).shutdown(nosave=True)
+    after_loss = HttpUser(second, "bob")
+    conversation_id = after_loss.post("/api/chat/conversations", participants=[]).json()["id"]
+    sent = after_loss.post(
+        "/api/chat/messages", conversation_id=conversation_id, content="still up"
+    )
+    assert sent.status_code == 201
+    assert HttpUser(second, "alice", register=False).login("long password").status_code == 200
+    health = requests.get(f"{second}/healthz", timeout=5)
+    assert health.status_code == 503 and health.json()["redis"].startswith("error")

@@ -1,0 +1,221 @@
+"""Shared fixtures: a fresh app per test, API helpers, real servers on loopback."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from app import create_app
+from app.config import Settings
+from app.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def make_settings(tmp_path: Path, **overrides) -> Settings:
+    values = {
+        "app_env": "production",
+        "secret_key": "test-secret",
+        "database_url": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "upload_dir": str(tmp_path / "uploads"),
+        "ratelimit_storage_uri": "memory://",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config.update(TESTING=True)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class ApiClient:
+    """Drives the JSON API as a browser would: CSRF token first, then calls."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def csrf(self) -> str:
+        if self.token is None:
+            self.token = self.client.get("/api/auth/csrf").get_json()["csrf_token"]
+        return self.token
+
+    def post(self, path, json=None, **kwargs):
+        headers = {"X-CSRFToken": self.csrf(), **kwargs.pop("headers", {})}
+        return self.client.post(path, json=json, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def register(self, username, password="correct horse battery"):
+        return self.post("/api/auth/register", {"username": username, "password": password})
+
+    def login(self, username, password="correct horse battery"):
+        return self.post("/api/auth/login", {"username": username, "password": password})
+
+    def conversation_with(self, *usernames) -> int:
+        response = self.post("/api/chat/conversations", {"participants": list(usernames)})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    def send(self, conversation_id, content):
+        return self.post(
+            "/api/chat/messages", {"conversation_id": conversation_id, "content": content}
+        )
+
+    def messages(self, conversation_id, **params):
+        query = "&".join(
+            f"{k}={v}" for k, v in {"conversation_id": conversation_id, **params}.items()
+        )
+        return self.get(f"/api/chat/messages?{query}")
+
+
+@pytest.fixture
+def api_for(app):
+    """api_for("alice") -> an ApiClient with its own cookie jar, registered as alice."""
+
+    def make(username=None) -> ApiClient:
+        api = ApiClient(app.test_client())
+        if username:
+            assert api.register(username).status_code == 201
+        return api
+
+    return make
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory):
+    """A real redis-server on a free loopback port; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run ansible/bootstrap.sh")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process)
+    url = f"redis://127.0.0.1:{port}/0"
+    redis.Redis.from_url(url).ping()
+    yield url
+    stop_process(process)
+
+
+@pytest.fixture
+def gunicorn_factory(tmp_path):
+    """Starts the real app under Gunicorn (gevent workers) on free loopback ports."""
+    started, logs = [], []
+
+    def start(env_overrides: dict, workers: int = 1) -> str:
+        port = free_port()
+        env = {
+            **os.environ,
+            "APP_ENV": "production",
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.sqlite3'}",
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            **env_overrides,
+        }
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        log = open(tmp_path / f"gunicorn-{port}.log", "wb")  # noqa: SIM115 - closed below
+        logs.append(log)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--worker-class",
+                "gevent",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        started.append(process)
+        wait_for_port(port, process)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for process in started:
+        stop_process(process)
+    for log in logs:
+        log.close()
