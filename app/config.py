@@ -60,14 +60,12 @@ class Settings:
             raw = environ.get(field.name.upper())
             if raw is None or raw == "":
                 continue
-            if field.type == "bool":
-                values[field.name] = _flag(raw)
-            elif field.type == "int":
-                values[field.name] = int(raw)
-            elif field.type == "float":
-                values[field.name] = float(raw)
-            else:
-                values[field.name] = raw
+            try:
+                values[field.name] = _flag(raw) if field.type is bool else field.type(raw)
+            except ValueError:
+                raise SettingsError(
+                    f"{field.name.upper()}={raw!r} is not a {field.type.__name__}"
+                ) from None
         instance = Path(instance_path)
         values.setdefault("database_url", f"sqlite:///{instance / 'natter.sqlite3'}")
         values.setdefault("upload_dir", str(instance / "uploads"))

@@ -99,7 +99,11 @@ class ApiClient:
         return self.client.post(path, json=json, headers=headers, **kwargs)
 
     def get(self, path, **kwargs):
-        return self.client.get(path, **kwargs)
+        """The response with its body read and its file (send_file) closed."""
+        response = self.client.get(path, **kwargs)
+        response.get_data()
+        response.close()
+        return response
 
     def register(self, username, password="correct horse battery"):
         return self.post("/api/auth/register", {"username": username, "password": password})

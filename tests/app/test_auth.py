@@ -111,3 +111,26 @@ def test_cookies_are_secure_behind_the_proxy(tmp_path):
     assert response.status_code == 201, response.get_json()
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_settings_are_read_from_the_environment_with_their_types(tmp_path):
+    settings = Settings.from_env(
+        {
+            "APP_ENV": "development",
+            "MAX_CONTENT_LENGTH": "1000",
+            "BEHIND_PROXY": "1",
+            "TRANSCODE_WAIT_SECONDS": "0.5",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+        },
+        instance_path=tmp_path,
+    )
+    assert settings.max_content_length == 1000
+    assert settings.behind_proxy is True
+    assert settings.transcode_wait_seconds == 0.5
+    assert settings.redis_url == "redis://127.0.0.1:1/0"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'natter.sqlite3'}"
+
+
+def test_a_malformed_number_is_refused(tmp_path):
+    with pytest.raises(SettingsError, match="MAX_CONTENT_LENGTH"):
+        Settings.from_env({"APP_ENV": "development", "MAX_CONTENT_LENGTH": "lots"}, tmp_path)

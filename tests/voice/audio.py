@@ -1,0 +1,104 @@
+"""Real speech for tests, made with espeak-ng and ffmpeg, and ways to measure it."""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+SENTENCE = "Hello from Natter. This voice message should play on every phone, iPhones included."
+OTHER_SENTENCE = "Completely different words, spoken at another pace, about the weather in spring."
+
+# How each accepted upload format is made from the speech WAV.
+FORMATS = {
+    "webm": ["-c:a", "libopus", "-b:a", "32k", "-f", "webm"],
+    "ogg": ["-c:a", "libopus", "-b:a", "32k", "-f", "ogg"],
+    "m4a": ["-c:a", "aac", "-b:a", "64k", "-f", "mp4"],
+    "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
+    "mp3": ["-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3"],
+}
+
+
+def speak(text: str, target: Path, rate: int = 48000) -> Path:
+    """Mono 16-bit WAV of the sentence (Chromium's fake microphone takes this too)."""
+    spoken = target.with_suffix(".espeak.wav")
+    subprocess.run(["espeak-ng", "-w", str(spoken), text], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(spoken),
+            "-ac",
+            "1",
+            "-ar",
+            str(rate),
+            "-c:a",
+            "pcm_s16le",
+            str(target),
+        ],
+        check=True,
+    )
+    spoken.unlink()
+    return target
+
+
+def encode(source: Path, target: Path, fmt: str) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), *FORMATS[fmt], str(target)],
+        check=True,
+    )
+    return target
+
+
+def decode(path: Path, rate: int = 8000) -> np.ndarray:
+    """The decoded mono samples as floats in [-1, 1]."""
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-ac",
+            "1",
+            "-ar",
+            str(rate),
+            "-f",
+            "s16le",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return np.frombuffer(raw, dtype=np.int16).astype(np.float64) / 32768
+
+
+def duration(path: Path) -> float:
+    return len(decode(path)) / 8000
+
+
+def rms_dbfs(path: Path) -> float:
+    samples = decode(path)
+    return 20 * np.log10(max(np.sqrt(np.mean(samples**2)), 1e-9))
+
+
+def envelope(samples: np.ndarray, rate: int = 8000, window_ms: int = 50) -> np.ndarray:
+    size = rate * window_ms // 1000
+    frames = len(samples) // size
+    return np.sqrt((samples[: frames * size].reshape(frames, size) ** 2).mean(axis=1))
+
+
+def envelope_correlation(recorded: Path, reference: Path) -> float:
+    """Best Pearson correlation of loudness envelopes over small time shifts."""
+    a, b = envelope(decode(recorded)), envelope(decode(reference))
+    best = -1.0
+    for shift in range(-20, 21):  # ±1 s: recordings start a little early or late
+        x, y = (a[shift:], b) if shift >= 0 else (a, b[-shift:])
+        n = min(len(x), len(y))
+        if n > 10 and x[:n].std() > 0 and y[:n].std() > 0:
+            best = max(best, float(np.corrcoef(x[:n], y[:n])[0, 1]))
+    return best
