@@ -15,6 +15,7 @@ import redis
 from app import create_app
 from app.config import Settings
 from app.extensions import db
+from tests.voice import audio
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -223,3 +224,22 @@ def gunicorn_factory(tmp_path):
         stop_process(process)
     for log in logs:
         log.close()
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("speech")
+
+
+@pytest.fixture(scope="session")
+def speech_wav(speech_dir):
+    return audio.speak(audio.SENTENCE, speech_dir / "speech.wav")
+
+
+@pytest.fixture(scope="session")
+def speech_files(speech_dir, speech_wav):
+    """The same sentence in every accepted upload format."""
+    return {
+        fmt: audio.encode(speech_wav, speech_dir / f"speech-{fmt}.{fmt}", fmt)
+        for fmt in audio.FORMATS
+    }

@@ -1,0 +1,106 @@
+// Voice messages on the chat page: the recorder's controls and the player.
+import { MAX_RECORDING_SECONDS, VoiceRecorder } from "./recorder.js";
+import { uploadVoice } from "./uploader.js";
+import { VoicePlayer, formatSeconds } from "./player.js";
+
+export { parseAudioContent } from "./player.js";
+
+function button(label, className) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = label;
+  element.className = className;
+  return element;
+}
+
+export function renderAudioMessage(container, message) {
+  return new VoicePlayer(container, message.content);
+}
+
+export function mountRecorder(container, { conversationId, csrfToken, onSent }) {
+  const reason = VoiceRecorder.unavailableReason;
+  if (reason) {
+    const notice = document.createElement("p");
+    notice.className = "notice recording-unavailable";
+    notice.textContent = reason;
+    container.replaceChildren(notice);
+    return null;
+  }
+  const recorder = new VoiceRecorder();
+  const record = button("🎤 Record", "record");
+  const send = button("Send", "send-voice");
+  const cancel = button("Cancel", "secondary cancel-voice");
+  const retry = button("Retry upload", "retry-voice");
+  const timer = document.createElement("span");
+  timer.className = "timer";
+  const progress = document.createElement("progress");
+  progress.max = 1;
+  const status = document.createElement("p");
+  status.className = "notice voice-status";
+  status.setAttribute("role", "status");
+  let pending = null; // a finished recording kept until it is sent
+
+  function show(...elements) {
+    container.replaceChildren(...elements, status);
+  }
+
+  function idle(message = "") {
+    status.textContent = message;
+    show(record);
+  }
+
+  async function upload() {
+    show(progress);
+    progress.value = 0;
+    status.textContent = "Sending…";
+    try {
+      const message = await uploadVoice({
+        ...pending, conversationId, csrfToken, onProgress: (fraction) => (progress.value = fraction),
+      });
+      pending = null;
+      idle("");
+      onSent?.(message);
+    } catch (error) {
+      status.textContent = `Not sent: ${error.message}. Your recording is kept.`;
+      show(retry, cancel);
+    }
+  }
+
+  record.addEventListener("click", async () => {
+    status.textContent = "";
+    try {
+      await recorder.start();
+    } catch (error) {
+      idle(error.message);
+    }
+  });
+  send.addEventListener("click", async () => {
+    pending = await recorder.stop();
+    recorder.reset();
+    await upload();
+  });
+  cancel.addEventListener("click", () => {
+    pending = null;
+    recorder.cancel();
+    idle("");
+  });
+  retry.addEventListener("click", upload);
+  recorder.addEventListener("tick", (event) => {
+    timer.textContent = `${formatSeconds(event.detail.elapsed)} / ${formatSeconds(MAX_RECORDING_SECONDS)}`;
+  });
+  recorder.addEventListener("state", async (event) => {
+    const { state } = event.detail;
+    if (state === "recording") {
+      timer.textContent = `0:00 / ${formatSeconds(MAX_RECORDING_SECONDS)}`;
+      status.textContent = "Recording…";
+      show(timer, send, cancel);
+    } else if (state === "ending-soon") {
+      status.textContent = "The recording stops soon.";
+    } else if (state === "ended" && event.detail.reason === "limit") {
+      // The maximum length was reached: send what was recorded.
+      send.click();
+    }
+  });
+  idle("");
+  return recorder;
+}

@@ -1,0 +1,35 @@
+// Sends one recording; reports progress; the caller keeps the blob for a retry.
+
+const UPLOAD_URL = "/api/chat/messages/upload_audio";
+const EXTENSIONS = { "audio/mp4": "m4a", "audio/webm": "webm", "audio/ogg": "ogg" };
+
+export class UploadError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function uploadVoice({ blob, mimeType, duration, conversationId, csrfToken, onProgress }) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append("conversation_id", String(conversationId));
+    form.append("duration", duration.toFixed(2));
+    form.append("file", blob, `recording.${EXTENSIONS[mimeType.split(";")[0]] ?? "bin"}`);
+    const request = new XMLHttpRequest();
+    request.open("POST", UPLOAD_URL);
+    request.setRequestHeader("X-CSRFToken", csrfToken);
+    request.responseType = "json";
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress?.(event.loaded / event.total);
+    });
+    request.addEventListener("load", () => {
+      if (request.status === 201) return resolve(request.response);
+      const message = request.response?.error ?? `the upload failed (${request.status})`;
+      reject(new UploadError(message, request.status));
+    });
+    request.addEventListener("error", () => reject(new UploadError("the network connection failed", 0)));
+    request.addEventListener("timeout", () => reject(new UploadError("the upload timed out", 0)));
+    request.send(form);
+  });
+}
