@@ -3,8 +3,11 @@
 SHELL := /bin/bash
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
+# Roles tested by Molecule, each on a fresh systemd container.
+MOLECULE_ROLES ?= ffmpeg
 
-.PHONY: setup test lint unit dev
+.PHONY: setup test lint lint-ansible unit molecule test-image dev
 .DEFAULT_GOAL := help
 
 help:
@@ -17,11 +20,26 @@ help:
 setup:
 	@ansible/bootstrap.sh
 
-test: setup lint unit
+test: setup lint lint-ansible unit molecule
 
 lint:
 	ruff check .
 	ruff format --check .
+
+lint-ansible:
+	yamllint .
+	ansible-lint
+
+test-image:
+	@ansible/test-image/build.sh
+
+molecule: test-image
+	@set -e; for role in $(MOLECULE_ROLES); do \
+		echo "== molecule test: $$role"; \
+		start=$$(date +%s); \
+		(cd roles/$$role && molecule test); \
+		echo "== molecule test: $$role passed in $$(( $$(date +%s) - start )) s"; \
+	done
 
 unit:
 	pytest -q tests
