@@ -5,7 +5,7 @@ VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 # Roles tested by Molecule, each on a fresh systemd container.
-MOLECULE_ROLES ?= ffmpeg redis nginx
+MOLECULE_ROLES ?= ffmpeg redis nginx certbot
 
 .PHONY: setup test lint lint-ansible unit molecule test-image dev
 .DEFAULT_GOAL := help
