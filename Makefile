@@ -7,7 +7,7 @@ export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 # Roles tested by Molecule, each on a fresh systemd container.
 MOLECULE_ROLES ?= ffmpeg redis nginx certbot
 
-.PHONY: setup test lint lint-ansible unit molecule test-image dev
+.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback
 .DEFAULT_GOAL := help
 
 help:
@@ -43,6 +43,15 @@ molecule: test-image
 
 unit:
 	pytest -q tests
+
+up: setup
+	@ansible/local-stack.sh up
+
+down:
+	@ansible/local-stack.sh down
+
+rollback: setup
+	@ansible/local-stack.sh rollback
 
 dev: setup
 	FLASK_DEBUG=1 flask --app wsgi run --host 127.0.0.1 --port 5000

@@ -19,8 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings is None:
         settings = Settings.from_env(instance_path=app.instance_path)
     app.config.update(settings.flask_config())
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    (Path(settings.upload_dir) / "chat").mkdir(parents=True, exist_ok=True)
+    _ensure_data_folders(settings)
     logging.basicConfig(level=logging.INFO)
 
     if settings.behind_proxy:
@@ -41,6 +40,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(chat.bp, url_prefix="/api/chat")
     errors.register(app)
     return app
+
+
+def _ensure_data_folders(settings: Settings) -> None:
+    """The SQLite file's folder and the upload folder: the only places the app writes."""
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    (Path(settings.upload_dir) / "chat").mkdir(parents=True, exist_ok=True)
 
 
 def _init_login(app: Flask) -> None:
