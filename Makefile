@@ -7,7 +7,7 @@ export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 # Roles tested by Molecule, each on a fresh systemd container.
 MOLECULE_ROLES ?= ffmpeg redis nginx certbot
 
-.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback
+.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench
 .DEFAULT_GOAL := help
 
 help:
@@ -53,5 +53,9 @@ down:
 rollback: setup
 	@ansible/local-stack.sh rollback
 
+bench: setup
+	python -m tests.benchmarks.bench_transcode
+
 dev: setup
-	FLASK_DEBUG=1 flask --app wsgi run --host 127.0.0.1 --port 5000
+	APP_ENV=development flask --app wsgi db upgrade
+	APP_ENV=development FLASK_DEBUG=1 flask --app wsgi run --host 127.0.0.1 --port 5000

@@ -1,0 +1,166 @@
+"""The full stack: a fresh systemd container provisioned by site.yml, certificate from Pebble."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CONTAINER = "natter-stack-test"
+IMAGE = "localhost/natter-debian12"
+DOMAIN = "chat.test"
+REDIS_PASSWORD = "stack-test-password"
+ENV = {
+    **os.environ,
+    "CONTAINERS_CONF": str(ROOT / "ansible/podman/containers.conf"),
+    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+    "ANSIBLE_FORCE_COLOR": "false",
+}
+EXTRA_VARS = {
+    "nginx_server_name": DOMAIN,
+    "redis_requirepass": REDIS_PASSWORD,
+    "chat_app_redis_url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0",
+    "chat_app_ratelimit_storage_uri": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/1",
+    "certbot_mode": "acme",
+    "certbot_domains": [DOMAIN],
+    "certbot_email": f"admin@{DOMAIN}",
+    "certbot_acme_server": "https://127.0.0.1:14000/dir",
+    "certbot_ca_bundle": "/etc/pebble/cert.pem",
+}
+
+
+def podman(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["podman", *args], env=ENV, check=check, capture_output=True, text=True, **kwargs
+    )
+
+
+def in_container(command: str, check=True) -> str:
+    return podman("exec", CONTAINER, "bash", "-c", command, check=check).stdout
+
+
+class Stack:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.inventory = workdir / "inventory.yml"
+        self.timings: dict[str, float] = {}
+
+    def start(self) -> None:
+        subprocess.run([str(ROOT / "ansible/test-image/build.sh")], env=ENV, check=True)
+        podman("rm", "-f", CONTAINER, check=False)
+        podman(
+            "run",
+            "-d",
+            "--name",
+            CONTAINER,
+            "--hostname",
+            CONTAINER,
+            "-p",
+            "127.0.0.1::80",
+            "-p",
+            "127.0.0.1::443",
+            IMAGE,
+        )
+        self.http_port = int(podman("port", CONTAINER, "80").stdout.strip().rsplit(":", 1)[1])
+        self.https_port = int(podman("port", CONTAINER, "443").stdout.strip().rsplit(":", 1)[1])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = in_container("systemctl is-system-running || true").strip()
+            if state in ("running", "degraded"):
+                break
+            time.sleep(0.5)
+        in_container("apt-get update -q >/dev/null")
+        self.inventory.write_text(
+            json.dumps(
+                {
+                    "all": {
+                        "vars": {
+                            "ansible_connection": "containers.podman.podman",
+                            "ansible_python_interpreter": "/usr/bin/python3",
+                        },
+                        "children": {
+                            group: {"hosts": {CONTAINER: {}}}
+                            for group in ("redis", "app", "worker", "web")
+                        },
+                    }
+                }
+            )
+        )
+        self.playbook("ansible/molecule/pebble.yml")
+
+    def playbook(self, path: str, *extra: str) -> str:
+        result = subprocess.run(
+            [
+                "ansible-playbook",
+                "-i",
+                str(self.inventory),
+                "-e",
+                json.dumps(EXTRA_VARS),
+                *extra,
+                path,
+            ],
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if result.returncode != 0:
+            raise AssertionError(
+                f"{path} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+            )
+        return result.stdout
+
+    def provision(self, label: str, *extra: str) -> str:
+        started = time.monotonic()
+        output = self.playbook("site.yml", *extra)
+        self.timings[label] = round(time.monotonic() - started, 1)
+        return output
+
+    def pebble_root(self) -> Path:
+        path = self.workdir / "pebble-root.pem"
+        path.write_text(in_container("curl -sk https://127.0.0.1:15000/roots/0"))
+        return path
+
+    def curl(self, *args: str) -> subprocess.CompletedProcess:
+        """curl on this machine, reaching the container's published ports by name."""
+        return subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--max-time",
+                "20",
+                "--cacert",
+                str(self.pebble_root_path),
+                "--connect-to",
+                f"{DOMAIN}:443:127.0.0.1:{self.https_port}",
+                "--connect-to",
+                f"{DOMAIN}:80:127.0.0.1:{self.http_port}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    def stop(self) -> None:
+        podman("rm", "-f", CONTAINER, check=False)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        stack.start()
+        stack.provision("fresh")
+        stack.pebble_root_path = stack.pebble_root()
+        yield stack
+    finally:
+        timings = ROOT / "build" / "provisioning-times.json"
+        timings.parent.mkdir(exist_ok=True)
+        timings.write_text(json.dumps(stack.timings, indent=2))
+        stack.stop()

@@ -1,0 +1,185 @@
+"""site.yml on a fresh systemd container: real Nginx, Gunicorn, RQ worker, Redis, Pebble."""
+
+import json
+import re
+import subprocess
+import threading
+import time
+
+from tests.browser.chromium import (
+    chromium,
+    play_voice_message_to_end,
+    record_and_send,
+    register,
+    start_conversation,
+)
+from tests.stack.conftest import DOMAIN, REDIS_PASSWORD, in_container
+
+SITE = f"https://{DOMAIN}"
+
+
+def trust_pebble(root_pem):
+    def setup(home):
+        nssdb = home / ".pki" / "nssdb"
+        nssdb.mkdir(parents=True)
+        subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+        subprocess.run(
+            [
+                "certutil",
+                "-d",
+                f"sql:{nssdb}",
+                "-A",
+                "-t",
+                "C,,",
+                "-n",
+                "pebble",
+                "-i",
+                str(root_pem),
+            ],
+            check=True,
+        )
+
+    return setup
+
+
+def cookie_header(context) -> str:
+    return "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+
+
+def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
+    states = in_container(
+        "systemctl is-active natter.socket natter.service natter-worker@1.service "
+        "nginx redis-server pebble; systemctl is-enabled certbot.timer",
+        check=False,
+    ).split()
+    assert states == ["active"] * 6 + ["enabled"]
+    issuer = in_container(
+        f"openssl s_client -connect 127.0.0.1:443 -servername {DOMAIN} </dev/null 2>/dev/null"
+        " | openssl x509 -noout -issuer"
+    )
+    assert "Pebble" in issuer
+    health = json.loads(stack.curl(f"{SITE}/healthz").stdout)
+    assert health == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_plain_http_redirects_to_https(stack):
+    head = stack.curl("-I", f"http://{DOMAIN}/chat").stdout
+    assert head.startswith("HTTP/1.1 301")
+    assert f"Location: https://{DOMAIN}/chat" in head
+
+
+def test_voice_recorded_in_the_browser_plays_and_nginx_serves_it(stack, speech_wav):
+    rules = f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1:{stack.https_port}"
+    with chromium(speech_wav, [rules], nss_setup=trust_pebble(stack.pebble_root_path)) as browser:
+        alice_context, bob_context, mallory_context = (browser.new_context() for _ in range(3))
+        alice, bob, mallory = (c.new_page() for c in (alice_context, bob_context, mallory_context))
+        for page, name in ((alice, "alice"), (bob, "bob"), (mallory, "mallory")):
+            register(page, SITE, name)
+        start_conversation(alice, "bob")
+        record_and_send(alice, 3)
+        alice.wait_for_selector("li[data-type=audio] .voice-player", timeout=30000)
+        bob.wait_for_selector("#conversations button", timeout=15000)
+        bob.click("#conversations button >> nth=0")
+        played = play_voice_message_to_end(bob)
+        bob_cookies, mallory_cookies = cookie_header(bob_context), cookie_header(mallory_context)
+
+    assert re.search(r"/uploads/chat/[0-9a-f]{32}\.m4a$", played)
+    path = played.removeprefix(SITE)
+    probe = stack.curl(
+        "-i", "-H", f"Cookie: {bob_cookies}", "-H", "Range: bytes=0-1", f"{SITE}{path}"
+    ).stdout
+    assert probe.startswith("HTTP/2 206")
+    assert "content-length: 2\n" in probe.lower()
+    assert "content-type: audio/mp4" in probe.lower()
+    assert "x-accel-redirect" not in probe.lower()  # Nginx consumed the app's hand-off
+    assert "content-range: bytes 0-1/" in probe.lower()
+    outsider = stack.curl(
+        "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Cookie: {mallory_cookies}", f"{SITE}{path}"
+    ).stdout
+    assert outsider == "404"
+    direct = stack.curl(
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        f"{SITE}/_protected_uploads/chat/{path.rsplit('/', 1)[1]}",
+    ).stdout
+    assert direct == "404"
+
+
+def test_rate_limit_counters_are_shared_by_the_gunicorn_workers(stack, tmp_path):
+    jar = str(tmp_path / "jar")
+    token = json.loads(stack.curl("-c", jar, "-b", jar, f"{SITE}/api/auth/csrf").stdout)
+    codes = []
+    for _ in range(12):  # the login limit is 10 per minute, for the whole site
+        codes.append(
+            stack.curl(
+                "-c",
+                jar,
+                "-b",
+                jar,
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                "Content-Type: application/json",
+                "-H",
+                f"X-CSRFToken: {token['csrf_token']}",
+                "-H",
+                f"Referer: {SITE}/login",
+                "--data",
+                '{"username": "nobody", "password": "wrong password"}',
+                f"{SITE}/api/auth/login",
+            ).stdout
+        )
+    assert codes[:10] == ["401"] * 10
+    assert codes[10:] == ["429", "429"]
+    keys = in_container(f"redis-cli --no-auth-warning -a {REDIS_PASSWORD} -n 1 --scan")
+    assert "LIMITS" in keys
+
+
+def test_a_second_run_changes_nothing(stack):
+    output = stack.provision("second run")
+    recap = re.search(r"changed=(\d+).*failed=(\d+)", output.split("PLAY RECAP")[-1])
+    assert recap.groups() == ("0", "0"), output.split("PLAY RECAP")[-1]
+
+
+def test_a_redeploy_loses_no_request(stack):
+    results, stop = [], threading.Event()
+
+    def hammer():
+        deadline = time.monotonic() + 300
+        while not stop.is_set() and time.monotonic() < deadline and len(results) < 5000:
+            probe = subprocess.run(
+                [
+                    "curl",
+                    "-s",
+                    "--max-time",
+                    "30",
+                    "--cacert",
+                    str(stack.pebble_root_path),
+                    "--connect-to",
+                    f"{DOMAIN}:443:127.0.0.1:{stack.https_port}",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    f"{SITE}/healthz",
+                ],
+                capture_output=True,
+                text=True,
+            )
+            results.append(probe.stdout)
+            time.sleep(0.05)
+
+    loader = threading.Thread(target=hammer)
+    loader.start()
+    try:
+        output = stack.provision("redeploy", "-e", "chat_app_gunicorn_workers=3")
+    finally:
+        stop.set()
+        loader.join()
+    assert "RUNNING HANDLER [chat_app : Restart the app]" in output
+    assert len(results) > 20
+    assert set(results) == {"200"}, {code: results.count(code) for code in set(results)}
