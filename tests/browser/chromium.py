@@ -71,11 +71,21 @@ def play_voice_message_to_end(page, timeout_ms: int = 30000) -> str:
     """Taps play on the newest voice message; returns the URL the element played."""
     page.wait_for_selector("li[data-type=audio] .voice-player button.play", timeout=timeout_ms)
     page.click("li[data-type=audio] .voice-player button.play >> nth=-1")
-    page.wait_for_function(
-        "() => { const a = [...document.querySelectorAll('.voice-player audio')].at(-1);"
-        " return a && a.ended; }",
-        timeout=timeout_ms,
-    )
+    try:
+        page.wait_for_function(
+            "() => { const a = [...document.querySelectorAll('.voice-player audio')].at(-1);"
+            " return a && a.ended; }",
+            timeout=timeout_ms,
+        )
+    except Exception as error:
+        state = page.evaluate(
+            "() => { const a = [...document.querySelectorAll('.voice-player audio')].at(-1);"
+            " return {src: a.currentSrc, paused: a.paused, time: a.currentTime,"
+            " duration: a.duration, ready: a.readyState, network: a.networkState,"
+            " error: a.error && a.error.message,"
+            " shown: a.parentElement.innerText}; }"
+        )
+        raise AssertionError(f"the voice message did not play to its end: {state}") from error
     return page.evaluate(
         "() => [...document.querySelectorAll('.voice-player audio')].at(-1).currentSrc"
     )

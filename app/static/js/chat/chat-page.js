@@ -44,12 +44,12 @@ function renderConversations() {
   );
 }
 
-function messageBody(message) {
+function messageBody(message, item) {
   const body = document.createElement("div");
   body.className = "body";
   if (message.type === "audio") {
     voice.then((module) => {
-      if (module) module.renderAudioMessage(body, message);
+      if (module) item.voicePlayer = module.renderAudioMessage(body, message);
       else body.textContent = "Voice message (player unavailable)";
     });
   } else {
@@ -61,6 +61,11 @@ function messageBody(message) {
 function renderMessage(message) {
   if (message.conversation_id !== state.current?.id) return;
   const existing = state.rendered.get(message.id);
+  if (existing?.voicePlayer) {
+    // A voice message's files changed (transcode done): keep its player, new sources.
+    existing.voicePlayer.update(message.content);
+    return;
+  }
   const item = document.createElement("li");
   item.className = message.sender === root.dataset.username ? "mine" : "theirs";
   item.dataset.messageId = message.id;
@@ -69,7 +74,7 @@ function renderMessage(message) {
   meta.className = "meta";
   const time = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   meta.textContent = `${message.sender} · ${time}`;
-  item.append(meta, messageBody(message));
+  item.append(meta, messageBody(message, item));
   if (existing) existing.replaceWith(item);
   else history.append(item);
   state.rendered.set(message.id, item);

@@ -52,6 +52,16 @@ export class VoicePlayer {
     this.bind();
   }
 
+  /** New content for the same message (e.g. once the m4a exists); playback is not interrupted. */
+  update(content) {
+    this.audioInfo = parseAudioContent(content);
+    if (this.audio.paused && !this.audio.currentTime) {
+      this.audio.removeAttribute("src");
+      this.retried = false;
+      this.time.textContent = formatSeconds(this.audioInfo.duration);
+    }
+  }
+
   bind() {
     // Playback starts only from the person's tap: iOS refuses audio started otherwise.
     this.button.addEventListener("click", () => (this.audio.paused ? this.play() : this.pause()));
