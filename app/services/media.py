@@ -150,23 +150,14 @@ def decoded_duration(path: Path, limits: MediaLimits) -> float:
     return round(max(times, default=0) / 1_000_000, 2)
 
 
-def to_m4a(source: Path, target: Path, limits: MediaLimits) -> None:
+def m4a_codec_args(limits: MediaLimits) -> list[str]:
     """Mono AAC in an MP4 (.m4a) with the index up front, so phones start playing at once."""
-    _transcode(
-        source,
-        target,
-        limits,
-        [
-            "-c:a",
-            limits.aac_encoder,
-            "-b:a",
-            limits.aac_bitrate,
-            "-movflags",
-            "+faststart",
-            "-f",
-            "ipod",
-        ],
-    )
+    return ["-c:a", limits.aac_encoder, "-b:a", limits.aac_bitrate,
+            "-movflags", "+faststart", "-f", "ipod"]  # fmt: skip
+
+
+def to_m4a(source: Path, target: Path, limits: MediaLimits) -> None:
+    _transcode(source, target, limits, m4a_codec_args(limits))
 
 
 def to_mp3(source: Path, target: Path, limits: MediaLimits) -> None:

@@ -27,22 +27,7 @@ def make_clip(folder: Path) -> Path:
     sentence = folder / "sentence.wav"
     audio.speak(audio.SENTENCE, sentence)
     looped = folder / "speech-60s.wav"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-stream_loop",
-            "-1",
-            "-i",
-            str(sentence),
-            "-t",
-            str(CLIP_SECONDS),
-            str(looped),
-        ],
-        check=True,
-    )
+    audio.ffmpeg("-stream_loop", "-1", "-i", str(sentence), "-t", str(CLIP_SECONDS), str(looped))
     return audio.encode(looped, folder / "speech-60s.webm", "webm")
 
 
@@ -63,19 +48,7 @@ def main() -> None:
         bare_target = folder / "bare.m4a"
         pipeline_target = folder / "pipeline.m4a"
         bare_command = media.transcode_command(
-            clip,
-            bare_target,
-            limits,
-            [
-                "-c:a",
-                limits.aac_encoder,
-                "-b:a",
-                limits.aac_bitrate,
-                "-movflags",
-                "+faststart",
-                "-f",
-                "ipod",
-            ],
+            clip, bare_target, limits, media.m4a_codec_args(limits)
         )
         bare, pipeline = [], []
         for _ in range(runs):  # interleaved, so drift hits both alike

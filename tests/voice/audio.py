@@ -18,38 +18,27 @@ FORMATS = {
 }
 
 
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
 def speak(text: str, target: Path, rate: int = 48000) -> Path:
     """Mono 16-bit WAV of the sentence (Chromium's fake microphone takes this too)."""
     spoken = target.with_suffix(".espeak.wav")
     subprocess.run(["espeak-ng", "-w", str(spoken), text], check=True)
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(spoken),
-            "-ac",
-            "1",
-            "-ar",
-            str(rate),
-            "-c:a",
-            "pcm_s16le",
-            str(target),
-        ],
-        check=True,
-    )
+    ffmpeg("-i", str(spoken), "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le", str(target))
     spoken.unlink()
     return target
 
 
+def synthesize(lavfi_source: str, target: Path, *output_args: str) -> Path:
+    """A generated signal (ffmpeg's lavfi, e.g. "anoisesrc=d=600:r=16000") as a file."""
+    ffmpeg("-f", "lavfi", "-i", lavfi_source, *output_args, str(target))
+    return target
+
+
 def encode(source: Path, target: Path, fmt: str) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), *FORMATS[fmt], str(target)],
-        check=True,
-    )
+    ffmpeg("-i", str(source), *FORMATS[fmt], str(target))
     return target
 
 

@@ -119,21 +119,7 @@ def test_a_worker_killed_mid_job_does_not_leave_the_message_stuck(
     redis_server, gunicorn_factory, start_worker, tmp_path
 ):
     long_speech = tmp_path / "long.wav"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "anoisesrc=d=600:r=16000:a=0.3",
-            "-ac",
-            "1",
-            str(long_speech),
-        ],
-        check=True,
-    )
+    audio.synthesize("anoisesrc=d=600:r=16000:a=0.3", long_speech, "-ac", "1")
     env = environment(redis_server, tmp_path, TRANSCODE_WAIT_SECONDS="0")
     base = gunicorn_factory(env)
     alice = HttpUser(base, "alice")
