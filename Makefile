@@ -55,6 +55,7 @@ rollback: setup
 
 bench: setup
 	python -m tests.benchmarks.bench_transcode
+	python -m tests.benchmarks.bench_poll_cost
 
 dev: setup
 	APP_ENV=development flask --app wsgi db upgrade

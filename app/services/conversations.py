@@ -45,9 +45,15 @@ def get_for_participant(conversation_id: object, user: User) -> Conversation:
     """The conversation, or NotFound: outsiders must not learn that it exists."""
     if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
         raise InvalidInput("conversation_id must be an integer")
-    if not is_participant(conversation_id, user.id):
+    query = (
+        db.select(Conversation)
+        .join(ConversationParticipant)
+        .where(Conversation.id == conversation_id, ConversationParticipant.user_id == user.id)
+    )
+    conversation = db.session.execute(query).scalar_one_or_none()
+    if conversation is None:
         raise NotFound("conversation not found")
-    return db.session.get(Conversation, conversation_id)
+    return conversation
 
 
 def is_participant(conversation_id: int, user_id: int) -> bool:
