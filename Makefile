@@ -56,6 +56,7 @@ rollback: setup
 bench: setup
 	python -m tests.benchmarks.bench_transcode
 	python -m tests.benchmarks.bench_poll_cost
+	python -m tests.benchmarks.bench_upload_playable
 
 dev: setup
 	APP_ENV=development flask --app wsgi db upgrade
