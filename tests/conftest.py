@@ -142,33 +142,55 @@ def api_for(app):
     return make
 
 
-@pytest.fixture
-def redis_server(tmp_path_factory):
-    """A real redis-server on a free loopback port; yields its URL."""
+def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
+    """A real redis-server on a free loopback port, without persistence: (process, URL)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed: run ansible/bootstrap.sh")
     port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
         stdout=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
     wait_for_port(port, process)
     url = f"redis://127.0.0.1:{port}/0"
     redis.Redis.from_url(url).ping()
+    return process, url
+
+
+def app_environment(folder: Path, **settings: str) -> dict:
+    """The environment of an app process whose database and uploads live in `folder`."""
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": f"sqlite:///{folder / 'shared.sqlite3'}",
+        "UPLOAD_DIR": str(folder / "uploads"),
+        **settings,
+    }
+
+
+def start_app(env: dict, log, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """Migrates the database, then serves the app under Gunicorn (gevent): (process, URL)."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--worker-class", "gevent",
+         "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+    )  # fmt: skip
+    wait_for_port(port, process)
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory):
+    """A real redis-server on a free loopback port; yields its URL."""
+    process, url = start_redis(tmp_path_factory.mktemp("redis"))
     yield url
     stop_process(process)
 
@@ -179,45 +201,11 @@ def gunicorn_factory(tmp_path):
     started, logs = [], []
 
     def start(env_overrides: dict, workers: int = 1) -> str:
-        port = free_port()
-        env = {
-            **os.environ,
-            "APP_ENV": "production",
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.sqlite3'}",
-            "UPLOAD_DIR": str(tmp_path / "uploads"),
-            **env_overrides,
-        }
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        log = open(tmp_path / f"gunicorn-{port}.log", "wb")  # noqa: SIM115 - closed below
+        log = open(tmp_path / f"gunicorn-{len(logs)}.log", "wb")  # noqa: SIM115 - closed below
         logs.append(log)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--worker-class",
-                "gevent",
-                "--workers",
-                str(workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+        process, url = start_app(app_environment(tmp_path, **env_overrides), log, workers)
         started.append(process)
-        wait_for_port(port, process)
-        return f"http://127.0.0.1:{port}"
+        return url
 
     yield start
     for process in started:

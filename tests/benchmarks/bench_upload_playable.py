@@ -10,7 +10,6 @@ whole trip: upload, probe, queue, worker transcode, content update, first fetch.
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from app.services import media
 from tests.app.test_live_and_limits import HttpUser
-from tests.conftest import ROOT, free_port, stop_process, wait_for_port
+from tests.conftest import ROOT, app_environment, start_app, start_redis, stop_process
 from tests.voice import audio
 from tests.voice.test_worker import upload
 
@@ -48,60 +47,19 @@ def main() -> None:
         )
         clip = audio.encode(looped, folder / "clip.webm", "webm")
 
-        redis_port, web_port = free_port(), free_port()
-        redis = start(
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--dir",
-                str(folder),
-            ],
-            os.environ,
-            folder / "redis.log",
+        redis_process, redis_url = start_redis(folder)
+        processes.append(redis_process)
+        env = app_environment(
+            folder,
+            TRANSCODE_WAIT_SECONDS="0",
+            REDIS_URL=redis_url,
+            RATELIMIT_UPLOAD="1000 per minute",
+            WORKER_NAME="bench-1",
         )
-        processes.append(redis)
-        wait_for_port(redis_port, redis)
-        env = {
-            **os.environ,
-            "APP_ENV": "production",
-            "SECRET_KEY": "bench",
-            "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
-            "UPLOAD_DIR": str(folder / "uploads"),
-            "TRANSCODE_WAIT_SECONDS": "0",
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "RATELIMIT_UPLOAD": "1000 per minute",
-            "WORKER_NAME": "bench-1",
-        }
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        web = start(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-k",
-                "gevent",
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{web_port}",
-                "wsgi:app",
-            ],
-            env,
-            folder / "web.log",
-        )
+        with open(folder / "web.log", "ab") as log:
+            web, base = start_app(env, log, workers=2)
         processes.append(web)
         processes.append(start([sys.executable, "-m", "app.worker"], env, folder / "worker.log"))
-        wait_for_port(web_port, web)
-        base = f"http://127.0.0.1:{web_port}"
         user = HttpUser(base, "bench")
         conversation_id = user.post("/api/chat/conversations", participants=[]).json()["id"]
 

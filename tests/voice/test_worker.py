@@ -14,7 +14,7 @@ from rq import Queue
 from rq.registry import StartedJobRegistry
 
 from tests.app.test_live_and_limits import HttpUser
-from tests.conftest import ROOT, stop_process
+from tests.conftest import ROOT, app_environment, stop_process
 from tests.voice import audio
 
 UPLOAD = "/api/chat/messages/upload_audio"
@@ -70,15 +70,7 @@ def wait_for_content(user: HttpUser, conversation_id: int, predicate, timeout: f
 
 
 def environment(redis_server, tmp_path, **extra) -> dict:
-    return {
-        "APP_ENV": "production",
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.sqlite3'}",
-        "UPLOAD_DIR": str(tmp_path / "uploads"),
-        "REDIS_URL": redis_server,
-        "WORKER_NAME": "test-worker-1",
-        **extra,
-    }
+    return app_environment(tmp_path, REDIS_URL=redis_server, WORKER_NAME="test-worker-1", **extra)
 
 
 def test_worker_transcodes_and_the_message_is_updated(
