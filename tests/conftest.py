@@ -26,17 +26,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
+def wait_for_port(port: int | str, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Waits until `process` listens on 127.0.0.1:port, or on the unix socket at `port`."""
+    family, address = (
+        (socket.AF_INET, ("127.0.0.1", port)) if isinstance(port, int) else (socket.AF_UNIX, port)
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        with socket.socket(family) as probe:
+            probe.settimeout(0.2)
+            try:
+                probe.connect(address)
                 return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+            except OSError:
+                time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {address} after {timeout}s")
 
 
 def stop_process(process: subprocess.Popen) -> None:
@@ -171,12 +177,16 @@ def app_environment(folder: Path, **settings: str) -> dict:
     }
 
 
-def start_app(env: dict, log, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    """Migrates the database, then serves the app under Gunicorn (gevent): (process, URL)."""
+def migrate_database(env: dict) -> None:
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT, env=env, check=True, capture_output=True,
     )  # fmt: skip
+
+
+def start_app(env: dict, log, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """Migrates the database, then serves the app under Gunicorn (gevent): (process, URL)."""
+    migrate_database(env)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--worker-class", "gevent",

@@ -9,9 +9,16 @@ import requests
 
 
 class HttpUser:
-    def __init__(self, base_url: str, username: str, register: bool = True):
+    def __init__(
+        self, base_url: str, username: str, register: bool = True, verify=True, headers=None
+    ):
         self.base = base_url
         self.http = requests.Session()
+        # Loopback only: no proxy from the environment, and REQUESTS_CA_BUNDLE must not
+        # override `verify` (requests lets the environment win over the session).
+        self.http.trust_env = False
+        self.http.verify = verify
+        self.http.headers.update(headers or {})
         self.username = username
         self.token = self.http.get(f"{base_url}/api/auth/csrf", timeout=5).json()["csrf_token"]
         if register:
