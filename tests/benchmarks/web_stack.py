@@ -1,0 +1,234 @@
+"""The deployed shape, on loopback, for the benchmarks.
+
+Nginx serves the nginx role's own site template (with one loopback port and two
+baseline locations, see nginx_bench.conf.j2) in front of Gunicorn started with the
+chat_app role's own gunicorn.conf.py on a unix socket, plus Redis (jobs, live events,
+rate limits) and one transcoding worker. A bare Flask "hello" runs under the same
+Gunicorn settings behind the same Nginx, as a baseline.
+"""
+
+import contextlib
+import getpass
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from tests.app.test_live_and_limits import HttpUser
+from tests.conftest import (
+    ROOT,
+    app_environment,
+    free_port,
+    migrate_database,
+    start_redis,
+    stop_process,
+    wait_for_port,
+)
+
+ROLES = ROOT / "roles"
+SERVER_NAME = "localhost"
+# Production rate limits would throttle a benchmark whose clients all share 127.0.0.1;
+# the limits stay on (Redis-backed), only higher.
+BENCH_LIMIT = "100000 per minute"
+
+
+@dataclass
+class WebStack:
+    base_url: str
+    port: int
+    ca_file: Path
+    uploads_dir: Path
+    env: dict
+    app_pid: int
+
+    def app_memory_mib(self) -> float:
+        """Resident memory of the app's Gunicorn worker processes (not the master)."""
+        children = Path(f"/proc/{self.app_pid}/task/{self.app_pid}/children").read_text().split()
+        total_kib = 0
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            total_kib += int(re.search(r"VmRSS:\s*(\d+)", status).group(1))
+        return total_kib / 1024
+
+    def user(self, username: str) -> HttpUser:
+        """A registered user talking to Nginx over HTTPS, as a browser would."""
+        # Nginx passes Host without the port (Debian's proxy_params), so the CSRF
+        # referrer check wants the origin a browser on port 443 would send.
+        headers = {"Referer": "https://127.0.0.1/chat"}
+        return HttpUser(self.base_url, username, verify=str(self.ca_file), headers=headers)
+
+
+def cookie_header(user: HttpUser) -> str:
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in user.http.cookies)
+
+
+def role_defaults(role: str) -> dict:
+    return yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+
+
+def render(template: str, folders: list[Path], target: Path, **variables) -> Path:
+    loader = jinja2.FileSystemLoader([str(folder) for folder in folders])
+    environment = jinja2.Environment(
+        loader=loader,
+        trim_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - Nginx and Python files, not HTML
+    )
+    environment.filters["comment"] = lambda text: f"# {text}"
+    text = environment.get_template(template).render(
+        ansible_managed="Natter benchmark", **variables
+    )
+    target.write_text(text + "\n")
+    return target
+
+
+def nginx_version() -> str:
+    output = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=True).stderr
+    return re.search(r"nginx/(\S+)", output).group(1)
+
+
+def http2_directive() -> str:
+    version = tuple(int(part) for part in nginx_version().split("."))
+    return "on" if version >= (1, 25, 1) else "listen"
+
+
+def make_certificate(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2", "-subj", f"/CN={SERVER_NAME}",
+         "-addext", f"subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1",
+         "-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return folder / "fullchain.pem"
+
+
+def write_nginx_config(folder: Path, port: int, app_socket: Path, hello_socket: Path) -> Path:
+    nginx_dir = folder / "nginx"
+    ca_file = make_certificate(nginx_dir / "tls" / SERVER_NAME)
+    variables = {
+        **role_defaults("nginx"),
+        "nginx_server_name": SERVER_NAME,
+        "nginx_app_socket": str(app_socket),
+        "nginx_static_dir": str(ROOT / "app" / "static"),
+        "nginx_uploads_dir": str(folder / "uploads"),
+        "nginx_tls_dir": str(nginx_dir / "tls"),
+        "__nginx_snippets_dir": str(nginx_dir),
+        "__nginx_http2_directive": http2_directive(),
+        "bench_port": port,
+        "bench_hello_socket": str(hello_socket),
+    }
+    role_templates = ROLES / "nginx" / "templates"
+    render(
+        "security-headers.conf.j2",
+        [role_templates],
+        nginx_dir / "natter-security-headers.conf",
+        **variables,
+    )
+    render(
+        "nginx_bench.conf.j2",
+        [Path(__file__).parent, role_templates],
+        nginx_dir / "site.conf",
+        **variables,
+    )
+    # Debian's nginx.conf, as on a provisioned host (the role leaves it alone), with
+    # every path moved into this folder.
+    (nginx_dir / "nginx.conf").write_text(f"""
+user {getpass.getuser()};
+worker_processes auto;
+pid {nginx_dir}/nginx.pid;
+daemon off;
+events {{ worker_connections 768; }}
+http {{
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {nginx_dir}/access.log;
+    error_log {nginx_dir}/error.log;
+    gzip on;
+    client_body_temp_path {nginx_dir}/client_body;
+    proxy_temp_path {nginx_dir}/proxy;
+    fastcgi_temp_path {nginx_dir}/fastcgi;
+    uwsgi_temp_path {nginx_dir}/uwsgi;
+    scgi_temp_path {nginx_dir}/scgi;
+    include {nginx_dir}/site.conf;
+}}
+""")
+    return ca_file
+
+
+def start_gunicorn(application: str, socket: Path, env: dict, log_file: Path) -> subprocess.Popen:
+    config = render(
+        "gunicorn.conf.py.j2",
+        [ROLES / "chat_app" / "templates"],
+        socket.with_suffix(".conf.py"),
+        **role_defaults("chat_app"),
+    )
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", str(config),
+             "--bind", f"unix:{socket}", application],
+            cwd=ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+    wait_for_port(str(socket), process)
+    return process
+
+
+def start_logged(command: list, env: dict, log_file: Path) -> subprocess.Popen:
+    with open(log_file, "ab") as log:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+
+
+@contextlib.contextmanager
+def web_stack(folder: Path):
+    """Starts everything in `folder`; yields a WebStack; stops every process it started."""
+    folder.mkdir(parents=True, exist_ok=True)
+    processes = []
+    try:
+        redis_process, redis_url = start_redis(folder)
+        processes.append(redis_process)
+        env = app_environment(
+            folder,
+            BEHIND_PROXY="1",
+            UPLOADS_ACCEL_PREFIX=role_defaults("chat_app")["chat_app_uploads_accel_prefix"],
+            REDIS_URL=redis_url,
+            RATELIMIT_STORAGE_URI=redis_url[:-1] + "1",
+            RATELIMIT_LOGIN=BENCH_LIMIT,
+            RATELIMIT_REGISTER=BENCH_LIMIT,
+            RATELIMIT_POST=BENCH_LIMIT,
+            RATELIMIT_UPLOAD=BENCH_LIMIT,
+            WORKER_NAME="bench-1",
+        )
+        migrate_database(env)
+        app_socket, hello_socket = folder / "app.sock", folder / "hello.sock"
+        app = start_gunicorn("wsgi:app", app_socket, env, folder / "app.log")
+        processes.append(app)
+        processes.append(
+            start_gunicorn(
+                "tests.benchmarks.hello_app:app", hello_socket, env, folder / "hello.log"
+            )
+        )
+        processes.append(
+            start_logged([sys.executable, "-m", "app.worker"], env, folder / "worker.log")
+        )
+        port = free_port()
+        ca_file = write_nginx_config(folder, port, app_socket, hello_socket)
+        conf = folder / "nginx" / "nginx.conf"
+        subprocess.run(["nginx", "-t", "-q", "-e", "stderr", "-c", str(conf)], check=True)
+        nginx = start_logged(
+            ["nginx", "-e", "stderr", "-c", str(conf)], env, folder / "nginx" / "stderr.log"
+        )
+        processes.append(nginx)
+        wait_for_port(port, nginx)
+        base_url = f"https://127.0.0.1:{port}"
+        yield WebStack(base_url, port, ca_file, folder / "uploads", env, app.pid)
+    finally:
+        for process in reversed(processes):
+            stop_process(process)
