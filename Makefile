@@ -15,7 +15,7 @@ help:
 	@echo "make down  remove the local stack"
 	@echo "make test  run every test (what CI runs)"
 	@echo "make dev   run the app alone on http://127.0.0.1:5000 (SQLite, no other service)"
-	@echo "make bench run the benchmarks and print the table"
+	@echo "make bench run every benchmark against its baseline; prints one table"
 
 setup:
 	@ansible/bootstrap.sh
@@ -54,9 +54,7 @@ rollback: setup
 	@ansible/local-stack.sh rollback
 
 bench: setup
-	python -m tests.benchmarks.bench_transcode
-	python -m tests.benchmarks.bench_poll_cost
-	python -m tests.benchmarks.bench_upload_playable
+	python -m tests.benchmarks
 
 dev: setup
 	APP_ENV=development flask --app wsgi db upgrade

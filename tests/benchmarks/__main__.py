@@ -1,0 +1,83 @@
+"""Every benchmark, each against a baseline measured in the same run; one table.
+
+    python -m tests.benchmarks            # the full run (a few minutes), `make bench`
+    python -m tests.benchmarks --smoke    # every benchmark with tiny counts (CI)
+
+The table goes to stdout and to build/benchmarks.md.
+"""
+
+import argparse
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.benchmarks import (
+    bench_file_serving,
+    bench_live_delivery,
+    bench_polling,
+    bench_transcode,
+    bench_upload_playable,
+    provisioning,
+)
+from tests.benchmarks.report import machine_line, slowest, table
+from tests.benchmarks.web_stack import web_stack
+from tests.conftest import ROOT
+
+UPLOAD_CLIP_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Budget:
+    transcode_clip_seconds: int
+    transcode_runs: int
+    uploads: int
+    load_seconds: float
+    load_rounds: int
+    idle_streams: tuple[int, ...]
+    live_messages: int
+
+
+FULL = Budget(60, 7, 10, 3, 3, (100, 500), 30)
+SMOKE = Budget(10, 1, 2, 1, 1, (5,), 3)
+
+
+def run(budget: Budget, folder: Path) -> list:
+    rows = bench_transcode.run(folder, budget.transcode_clip_seconds, budget.transcode_runs)
+    clip = bench_transcode.make_clip(folder, UPLOAD_CLIP_SECONDS)
+    with web_stack(folder / "stack") as stack:
+        rows += bench_upload_playable.run(stack, clip, UPLOAD_CLIP_SECONDS, budget.uploads)
+        rows += bench_file_serving.run(stack, clip, budget.load_seconds, budget.load_rounds)
+        rows += bench_polling.run(stack, budget.load_seconds, budget.load_rounds)
+        rows += bench_live_delivery.run(stack, list(budget.idle_streams), budget.live_messages)
+    return rows + provisioning.rows()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny counts: checks, not figures")
+    smoke = parser.parse_args().smoke
+    folder = Path(tempfile.mkdtemp(prefix="natter-bench-"))
+    try:
+        rows = run(SMOKE if smoke else FULL, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    worst = slowest(rows)
+    report = "\n".join(
+        [
+            f"Machine: {machine_line()}" + (" (smoke run: figures mean nothing)" if smoke else ""),
+            "",
+            table(rows),
+            "",
+            "ratio = project time per request (or per trip) / baseline's; 1.00 = no overhead.",
+            f"Slowest ratio: {worst.benchmark} ({worst.ratio:.2f})." if worst else "",
+        ]
+    )
+    print(report)
+    output = ROOT / "build" / ("benchmarks-smoke.md" if smoke else "benchmarks.md")
+    output.parent.mkdir(exist_ok=True)
+    output.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
