@@ -136,14 +136,16 @@ def write_nginx_config(folder: Path, port: int, app_socket: Path, hello_socket: 
         nginx_dir / "site.conf",
         **variables,
     )
-    # Debian's nginx.conf, as on a provisioned host (the role leaves it alone), with
+    # Debian's nginx.conf with the role's worker settings, as on a provisioned host,
     # every path moved into this folder.
+    connections = variables["nginx_worker_connections"]
     (nginx_dir / "nginx.conf").write_text(f"""
 user {getpass.getuser()};
 worker_processes auto;
+worker_rlimit_nofile {connections * 2};
 pid {nginx_dir}/nginx.pid;
 daemon off;
-events {{ worker_connections 768; }}
+events {{ worker_connections {connections}; }}
 http {{
     sendfile on;
     tcp_nopush on;
