@@ -12,7 +12,8 @@ const liveStatus = document.getElementById("live-status");
 
 const MODE_LABELS = { live: "live", reconnecting: "reconnecting…", polling: "polling", connecting: "" };
 
-const state = { conversations: [], current: null, rendered: new Map() };
+// `arriving` holds live events that come while a conversation's history is loading.
+const state = { conversations: [], current: null, rendered: new Map(), arriving: null };
 const live = new LiveFeed();
 const voice = import("/static/js/voice/index.js").catch((error) => {
   console.warn("voice messages unavailable:", error);
@@ -89,11 +90,16 @@ async function openConversation(conversation) {
   pane.hidden = false;
   root.classList.add("showing-conversation");
   renderConversations();
+  const arriving = [];
+  state.arriving = arriving;
   const data = await api(`/api/chat/messages?conversation_id=${conversation.id}`);
   data.messages.forEach((message) => {
     live.seen(message);
     renderMessage(message);
   });
+  // The history may predate an event that came meanwhile (a transcode finishing): replay them.
+  if (state.arriving === arriving) state.arriving = null;
+  arriving.forEach(({ message, updateOnly }) => deliver(message, updateOnly));
   const lastId = data.messages.at(-1)?.id ?? 0;
   live.watch(conversation.id, lastId);
   mountRecorder(conversation);
@@ -166,14 +172,17 @@ document.getElementById("back").addEventListener("click", () => {
   root.classList.remove("showing-conversation");
 });
 
+function deliver(message, updateOnly) {
+  if (state.arriving) state.arriving.push({ message, updateOnly });
+  else if (!updateOnly || state.rendered.has(message.id)) renderMessage(message);
+}
+
 live.addEventListener("message", (event) => {
   const message = event.detail;
   if (!state.conversations.some((c) => c.id === message.conversation_id)) loadConversations();
-  renderMessage(message);
+  deliver(message, false);
 });
-live.addEventListener("message_updated", (event) => {
-  if (state.rendered.has(event.detail.id)) renderMessage(event.detail);
-});
+live.addEventListener("message_updated", (event) => deliver(event.detail, true));
 live.addEventListener("mode", (event) => {
   liveStatus.textContent = MODE_LABELS[event.detail] ?? "";
   liveStatus.dataset.mode = event.detail;
