@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,3 +90,25 @@ def play_voice_message_to_end(page, timeout_ms: int = 30000) -> str:
     return page.evaluate(
         "() => [...document.querySelectorAll('.voice-player audio')].at(-1).currentSrc"
     )
+
+
+NEWEST_VOICE_HAS_M4A = """async () => {
+    const get = async (path) => (await fetch(path)).json();
+    const { conversations } = await get("/api/chat/conversations");
+    if (!conversations.length) return false;
+    const id = conversations[0].id;
+    const { messages } = await get(`/api/chat/messages?conversation_id=${id}`);
+    const voice = messages.filter((m) => m.type === "audio").at(-1);
+    return Boolean(voice && JSON.parse(voice.content).url_m4a);
+}"""
+
+
+def wait_until_transcoded(page, timeout: float = 30.0) -> None:
+    """Waits, through the page's own session and the JSON API, until the newest voice
+    message of the first conversation names an m4a (so a tap then plays the m4a)."""
+    # page.evaluate awaits the promise; wait_for_function would take it as truthy.
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(NEWEST_VOICE_HAS_M4A):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the voice message has no m4a after {timeout} s")
+        time.sleep(0.25)

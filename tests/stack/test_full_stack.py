@@ -12,6 +12,7 @@ from tests.browser.chromium import (
     record_and_send,
     register,
     start_conversation,
+    wait_until_transcoded,
 )
 from tests.stack.conftest import DOMAIN, REDIS_PASSWORD, in_container
 
@@ -78,6 +79,8 @@ def test_voice_recorded_in_the_browser_plays_and_nginx_serves_it(stack, speech_w
         start_conversation(alice, "bob")
         record_and_send(alice, 3)
         alice.wait_for_selector("li[data-type=audio] .voice-player", timeout=30000)
+        # A tap before the transcode ends plays the raw recording (never interrupted).
+        wait_until_transcoded(bob)
         bob.wait_for_selector("#conversations button", timeout=15000)
         bob.click("#conversations button >> nth=0")
         played = play_voice_message_to_end(bob)
