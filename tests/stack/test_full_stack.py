@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -14,6 +15,7 @@ from tests.browser.chromium import (
     start_conversation,
     wait_until_transcoded,
 )
+from tests.conftest import ROOT
 from tests.stack.conftest import DOMAIN, REDIS_PASSWORD, in_container
 
 SITE = f"https://{DOMAIN}"
@@ -186,3 +188,25 @@ def test_a_redeploy_loses_no_request(stack):
     assert "RUNNING HANDLER [chat_app : Restart the app]" in output
     assert len(results) > 20
     assert set(results) == {"200"}, {code: results.count(code) for code in set(results)}
+
+
+def test_a_new_release_then_rollback_brings_the_previous_one_back(stack, tmp_path):
+    release_a = in_container("readlink /srv/natter/current").strip()
+    # Release B: the same checkout plus one static file, wheels reused (no download).
+    source = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(source)], check=True)
+    shutil.copytree(ROOT / "build/release/wheels", source / "build/release/wheels")
+    (source / "app/static/release-marker.txt").write_text("release B\n")
+    marker = f"{SITE}/static/release-marker.txt"
+
+    stack.provision("release B", "-e", f"chat_app_source_dir={source}")
+    release_b = in_container("readlink /srv/natter/current").strip()
+    assert release_b != release_a
+    assert stack.curl(marker).stdout == "release B\n"
+
+    stack.playbook("ansible/rollback.yml")
+    assert in_container("readlink /srv/natter/current").strip() == release_a
+    assert stack.curl("-o", "/dev/null", "-w", "%{http_code}", marker).stdout == "404"
+    assert stack.curl("-o", "/dev/null", "-w", "%{http_code}", f"{SITE}/healthz").stdout == "200"
+    services = in_container("systemctl is-active natter.service natter-worker@1.service")
+    assert services.split() == ["active", "active"]
