@@ -7,9 +7,10 @@ location of the same Nginx server. wrk at a fixed concurrency, full file and
 `Range: bytes=0-1` (what a media element asks first), rounds interleaved.
 """
 
+import time
 from pathlib import Path
 
-from tests.benchmarks.bench_upload_playable import playable_m4a
+from tests.benchmarks.bench_upload_playable import TIME_LIMIT_SECONDS, playable_m4a
 from tests.benchmarks.load import CONNECTIONS, median_run, wrk
 from tests.benchmarks.report import BenchmarkError, Row
 from tests.benchmarks.web_stack import WebStack, cookie_header
@@ -35,7 +36,8 @@ def run(stack: WebStack, clip: Path, seconds: float, rounds: int) -> list[Row]:
     owner = stack.user("listener")
     conversation_id = owner.post("/api/chat/conversations", participants=[]).json()["id"]
     sent = upload(owner, conversation_id, clip).json()
-    m4a = sent["url_m4a"] or playable_m4a(owner, conversation_id, sent["id"], 1e12)
+    deadline = time.monotonic() + TIME_LIMIT_SECONDS
+    m4a = sent["url_m4a"] or playable_m4a(owner, conversation_id, sent["id"], deadline)
     name = m4a.removeprefix("/uploads/")  # chat/<key>.m4a under UPLOAD_DIR
     size = (stack.uploads_dir / name).stat().st_size
     protected, static = f"{stack.base_url}{m4a}", f"{stack.base_url}/bench-static/{name}"

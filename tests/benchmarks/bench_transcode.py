@@ -32,12 +32,16 @@ def timed(action) -> float:
     return time.perf_counter() - started
 
 
+def bare_m4a_command(clip: Path, target: Path) -> list[str]:
+    """The ffmpeg command line media.to_m4a runs, to run without the pipeline around it."""
+    limits = media.MediaLimits()
+    return media.transcode_command(clip, target, limits, media.m4a_codec_args(limits))
+
+
 def run(folder: Path, clip_seconds: int, runs: int) -> list[Row]:
     limits = media.MediaLimits()
     clip = make_clip(folder, clip_seconds)
-    bare_command = media.transcode_command(
-        clip, folder / "bare.m4a", limits, media.m4a_codec_args(limits)
-    )
+    bare_command = bare_m4a_command(clip, folder / "bare.m4a")
     bare, pipeline = [], []
     for _ in range(runs):
         bare.append(timed(lambda: subprocess.run(bare_command, check=True)))

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from app.services import media
+from tests.benchmarks.bench_transcode import bare_m4a_command, timed
 from tests.benchmarks.report import BenchmarkError, Row, median, percentile
 from tests.benchmarks.web_stack import WebStack
 from tests.voice.test_worker import upload
@@ -51,15 +51,8 @@ def run(stack: WebStack, clip: Path, clip_seconds: int, uploads: int) -> list[Ro
     conversation_id = user.post("/api/chat/conversations", participants=[]).json()["id"]
     deadline = time.monotonic() + TIME_LIMIT_SECONDS
     trips = [one_trip(user, conversation_id, clip, deadline) for _ in range(uploads)]
-    limits = media.MediaLimits()
-    command = media.transcode_command(
-        clip, clip.with_name("bare.m4a"), limits, media.m4a_codec_args(limits)
-    )
-    bare = []
-    for _ in range(max(3, uploads // 2)):
-        started = time.perf_counter()
-        subprocess.run(command, check=True)
-        bare.append(time.perf_counter() - started)
+    command = bare_m4a_command(clip, clip.with_name("bare.m4a"))
+    bare = [timed(lambda: subprocess.run(command, check=True)) for _ in range(max(3, uploads // 2))]
     p50, p95, bare_s = median(trips), percentile(trips, 0.95), median(bare)
     return [
         Row(

@@ -17,10 +17,6 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
 
-    @property
-    def ms_per_request(self) -> float:
-        return 1000 / self.requests_per_second
-
     def summary(self) -> str:
         rate = f"{self.requests_per_second:,.0f} req/s"
         return f"{rate}, p50 {self.p50_ms:.2f} ms, p99 {self.p99_ms:.2f} ms"

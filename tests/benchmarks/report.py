@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+NGINX_VERSION = r"nginx/(\S+)"
+
 
 class BenchmarkError(RuntimeError):
     """A benchmark saw a wrong answer, so its figures would mean nothing."""
@@ -32,7 +34,8 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def _first_line(command: list[str], pattern: str) -> str:
+def tool_version(command: list[str], pattern: str) -> str:
+    """The version a tool prints (to stdout or stderr), or "?"."""
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     except FileNotFoundError:
@@ -45,9 +48,9 @@ def machine_line() -> str:
     cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
     memory_kib = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
     debian = Path("/etc/debian_version")
-    nginx = _first_line(["nginx", "-v"], r"nginx/(\S+)")
-    ffmpeg = _first_line(["ffmpeg", "-version"], r"ffmpeg version (\S+)")
-    wrk = _first_line(["wrk", "-v"], r"wrk (\S+)")
+    nginx = tool_version(["nginx", "-v"], NGINX_VERSION)
+    ffmpeg = tool_version(["ffmpeg", "-version"], r"ffmpeg version (\S+)")
+    wrk = tool_version(["wrk", "-v"], r"wrk (\S+)")
     return ", ".join(
         [
             f"{os.cpu_count()} cores ({cpu.group(1).strip() if cpu else platform.machine()})",

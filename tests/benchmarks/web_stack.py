@@ -19,6 +19,7 @@ import jinja2
 import yaml
 
 from tests.app.test_live_and_limits import HttpUser
+from tests.benchmarks.report import NGINX_VERSION, tool_version
 from tests.conftest import (
     ROOT,
     app_environment,
@@ -42,7 +43,6 @@ class WebStack:
     port: int
     ca_file: Path
     uploads_dir: Path
-    env: dict
     app_pid: int
 
     def app_memory_mib(self) -> float:
@@ -86,13 +86,8 @@ def render(template: str, folders: list[Path], target: Path, **variables) -> Pat
     return target
 
 
-def nginx_version() -> str:
-    output = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=True).stderr
-    return re.search(r"nginx/(\S+)", output).group(1)
-
-
 def http2_directive() -> str:
-    version = tuple(int(part) for part in nginx_version().split("."))
+    version = tuple(int(part) for part in tool_version(["nginx", "-v"], NGINX_VERSION).split("."))
     return "on" if version >= (1, 25, 1) else "listen"
 
 
@@ -166,6 +161,11 @@ http {{
     return ca_file
 
 
+def start_logged(command: list, env: dict, log_file: Path) -> subprocess.Popen:
+    with open(log_file, "ab") as log:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+
+
 def start_gunicorn(application: str, socket: Path, env: dict, log_file: Path) -> subprocess.Popen:
     config = render(
         "gunicorn.conf.py.j2",
@@ -173,19 +173,13 @@ def start_gunicorn(application: str, socket: Path, env: dict, log_file: Path) ->
         socket.with_suffix(".conf.py"),
         **role_defaults("chat_app"),
     )
-    with open(log_file, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(config),
-             "--bind", f"unix:{socket}", application],
-            cwd=ROOT, env=env, stdout=log, stderr=log,
-        )  # fmt: skip
+    process = start_logged(
+        [sys.executable, "-m", "gunicorn", "--config", str(config),
+         "--bind", f"unix:{socket}", application],
+        env, log_file,
+    )  # fmt: skip
     wait_for_port(str(socket), process)
     return process
-
-
-def start_logged(command: list, env: dict, log_file: Path) -> subprocess.Popen:
-    with open(log_file, "ab") as log:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
 @contextlib.contextmanager
@@ -230,7 +224,7 @@ def web_stack(folder: Path):
         processes.append(nginx)
         wait_for_port(port, nginx)
         base_url = f"https://127.0.0.1:{port}"
-        yield WebStack(base_url, port, ca_file, folder / "uploads", env, app.pid)
+        yield WebStack(base_url, port, ca_file, folder / "uploads", app.pid)
     finally:
         for process in reversed(processes):
             stop_process(process)
