@@ -3,13 +3,13 @@
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, jsonify, redirect, request, session, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import security_headers
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
-from app.models import User
-from app.services import events
+from app.services import events, sessions
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
     events.init_app(app)
+    security_headers.init_app(app)
 
     from app.routes import auth, chat, errors, main
 
@@ -56,7 +57,9 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+        return sessions.user_for(
+            user_id, session.get(sessions.COOKIE_KEY), app.permanent_session_lifetime
+        )
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key"  # noqa: S105 - refused outside development
@@ -33,6 +34,23 @@ class Settings:
     ratelimit_register: str = "5 per minute"
     ratelimit_post: str = "60 per minute"
     ratelimit_upload: str = "20 per minute"
+    # Per account: each conversation can name 50 people, so this also bounds how fast
+    # anyone can test which usernames exist.
+    ratelimit_conversation: str = "10 per minute; 100 per day"
+    # Socket connect/read timeout of every Redis client: a stalled Redis (not dead, just
+    # not answering) must cost a request this long at most, then the fallbacks take over.
+    redis_socket_timeout_seconds: float = 1.0
+    # Event streams one account may hold open at once (all devices and tabs together);
+    # opening one more closes the oldest. Each costs ~26 KiB of app memory.
+    event_streams_per_user: int = 8
+    # How long a logged-in session may stay unused before it ends (sliding).
+    session_idle_days: int = 30
+    # The app's own Content-Security-Policy (the Nginx role sends the same one).
+    content_security_policy: str = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'self'; form-action 'self'"
+    )
     ffmpeg_bin: str = "ffmpeg"
     ffprobe_bin: str = "ffprobe"
     # Wall-clock cap for one ffmpeg run; a 5-minute message transcodes in ~3 s here.
@@ -82,6 +100,8 @@ class Settings:
             self.uploads_accel_prefix.startswith("/") and self.uploads_accel_prefix.endswith("/")
         ):
             raise SettingsError("UPLOADS_ACCEL_PREFIX must start and end with '/'")
+        if self.event_streams_per_user < 1:
+            raise SettingsError("EVENT_STREAMS_PER_USER must be at least 1")
 
     def flask_config(self) -> dict:
         return {
@@ -99,5 +119,6 @@ class Settings:
             "REMEMBER_COOKIE_HTTPONLY": True,
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "WTF_CSRF_TIME_LIMIT": None,
+            "PERMANENT_SESSION_LIFETIME": timedelta(days=self.session_idle_days),
             "SETTINGS": self,
         }

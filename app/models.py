@@ -62,3 +62,25 @@ class ChatMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sender: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """A login on one device. The cookie holds the token; only its hash is stored."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins per account (or per trusted device) and how long to wait before the next."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -103,7 +103,11 @@ class ApiClient:
 
     def post(self, path, json=None, **kwargs):
         headers = {"X-CSRFToken": self.csrf(), **kwargs.pop("headers", {})}
-        return self.client.post(path, json=json, headers=headers, **kwargs)
+        response = self.client.post(path, json=json, headers=headers, **kwargs)
+        # Logging in rotates the CSRF token; the answer carries the new one.
+        if response.is_json and isinstance(response.get_json(), dict):
+            self.token = response.get_json().get("csrf_token", self.token)
+        return response
 
     def get(self, path, **kwargs):
         """The response with its body read and its file (send_file) closed."""

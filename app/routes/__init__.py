@@ -1,31 +1,77 @@
 """Blueprints, and the request parsing they share."""
 
-from flask import request
-from werkzeug.exceptions import UnsupportedMediaType
+import re
+from urllib.parse import urlsplit
 
+from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+
+from app.services import text
 from app.services.errors import InvalidInput
+
+# The largest JSON body: a 4,000-character message escaped as \uXXXX fits many times over.
+MAX_JSON_BYTES = 256 * 1024
+# No request of the API nests deeper than a list inside an object.
+MAX_JSON_DEPTH = 8
+INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 def json_body() -> dict:
+    """The request's JSON object with every string cleaned (see app.services.text)."""
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
-    body = request.get_json(silent=True)
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise RequestEntityTooLarge(f"a JSON body may be at most {MAX_JSON_BYTES} bytes")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidInput(f"JSON may nest at most {MAX_JSON_DEPTH} levels") from None
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object")
-    return body
+    return _cleaned(body, depth=1)
+
+
+def _cleaned(value, depth: int):
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidInput(f"JSON may nest at most {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        return text.clean(value)
+    if isinstance(value, list):
+        return [_cleaned(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {text.clean(key): _cleaned(item, depth + 1) for key, item in value.items()}
+    return value
 
 
 def int_value(value: object, name: str, required: bool = True) -> int | None:
+    """A JSON integer, or a string of ASCII digits; 8.9, "8.9", "８" and true are refused."""
     if value is None or value == "":
         if required:
             raise InvalidInput(f"{name} is required")
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or isinstance(value, str) and INTEGER.fullmatch(value)
+    ):
         raise InvalidInput(f"{name} must be an integer")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be an integer") from None
+    number = int(value)
     if not -(2**63) < number < 2**63:
         raise InvalidInput(f"{name} is out of range")
     return number
+
+
+def local_path(value: object, default: str) -> str:
+    """`value` if it is a path on this site, else `default`: never a way to another site.
+
+    Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" and
+    "/\t/evil.example" would leave the site; anything with them, or "//", is refused.
+    """
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
+    ):
+        return default
+    parts = urlsplit(value)
+    return default if parts.scheme or parts.netloc else value

@@ -1,14 +1,17 @@
-"""Accounts API: CSRF token, register, log in, log out, who am I."""
+"""Accounts API: CSRF token, register, log in, log out (here or everywhere), password."""
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request, session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from app.extensions import limiter
 from app.routes import json_body
-from app.services import accounts
+from app.services import accounts, login_throttle, sessions
 
 bp = Blueprint("auth", __name__)
+
+DEVICE_COOKIE = "natter_device"
+DEVICE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 @bp.get("/auth/csrf")
@@ -21,28 +24,81 @@ def csrf_token():
 def register():
     body = json_body()
     user = accounts.register(body.get("username"), body.get("password"))
-    login_user(user)
-    return jsonify(accounts.serialize(user)), 201
+    return _logged_in(user, 201)
 
 
 @bp.post("/auth/login")
 @limiter.limit(lambda: current_app.config["SETTINGS"].ratelimit_login)
 def login():
     body = json_body()
-    user = accounts.authenticate(body.get("username"), body.get("password"))
-    if user is None:
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
         return jsonify(error="wrong username or password"), 401
-    login_user(user)
-    return jsonify(accounts.serialize(user))
+    secret = current_app.config["SECRET_KEY"]
+    key = login_throttle.key_for(secret, username, request.cookies.get(DEVICE_COOKIE))
+    try:
+        login_throttle.check(key)
+    except login_throttle.Throttled as wait:
+        response = jsonify(
+            error=f"too many failed logins; try again in {wait.retry_after} seconds",
+            retry_after=wait.retry_after,
+        )
+        return response, 429, {"Retry-After": str(wait.retry_after)}
+    user = accounts.authenticate(username, password)
+    if user is None:
+        login_throttle.record_failure(key)
+        return jsonify(error="wrong username or password"), 401
+    login_throttle.record_success(key)
+    response = _logged_in(user, 200)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        login_throttle.device_token(secret, user.username),
+        max_age=DEVICE_COOKIE_SECONDS,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @bp.post("/auth/logout")
 def logout():
+    sessions.end(session.get(sessions.COOKIE_KEY))
     logout_user()
+    session.clear()
     return jsonify(ok=True)
+
+
+@bp.post("/auth/logout_all")
+@login_required
+def logout_all():
+    ended = sessions.end_all(current_user)
+    logout_user()
+    session.clear()
+    return jsonify(ok=True, sessions_ended=ended)
+
+
+@bp.post("/auth/password")
+@login_required
+def change_password():
+    body = json_body()
+    accounts.change_password(current_user, body.get("current_password"), body.get("new_password"))
+    ended = sessions.end_all(current_user, keep_token=session.get(sessions.COOKIE_KEY))
+    return jsonify(ok=True, other_sessions_ended=ended)
 
 
 @bp.get("/me")
 @login_required
 def me():
     return jsonify(accounts.serialize(current_user))
+
+
+def _logged_in(user, status: int):
+    """A fresh session (no fixation: nothing of the old one survives) and a new CSRF token."""
+    session.clear()
+    session[sessions.COOKIE_KEY] = sessions.start(user)
+    session.permanent = True
+    login_user(user)
+    response = jsonify({**accounts.serialize(user), "csrf_token": generate_csrf()})
+    response.status_code = status
+    return response

@@ -1,22 +1,27 @@
 """Chat API: conversations, messages, live events, voice uploads."""
 
 import queue
+import select
+import socket
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, session
 from flask_login import current_user, login_required
 
 from app import jobs
 from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
-from app.services import conversations, events, messages, voice
+from app.services import conversations, events, messages, sessions, voice
 from app.services.errors import InvalidInput
 
 bp = Blueprint("chat", __name__)
 
 # Comment lines keep idle proxies and browsers from closing a quiet stream.
 HEARTBEAT_SECONDS = 15
+# How often an idle stream checks that its client is still there: a closed tab frees its
+# stream within this long, not at the next heartbeat.
+DEAD_CHECK_SECONDS = 2
 # Streams end after this long and the browser reconnects with Last-Event-ID, so no
 # connection (or the worker's memory for it) lives forever.
 STREAM_SECONDS = 300
@@ -33,7 +38,16 @@ def require_login():
     """Every chat endpoint needs a logged-in user."""
 
 
+def conversation_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_conversation
+
+
+def per_account() -> str:
+    return f"user:{current_user.id}"
+
+
 @bp.post("/conversations")
+@limiter.limit(conversation_limit, key_func=per_account)
 def create_conversation():
     body = json_body()
     conversation = conversations.create(current_user, body.get("participants"), body.get("title"))
@@ -95,9 +109,10 @@ def event_stream():
         required=False,
     )
     hub = events.hub()
-    subscription = hub.subscribe(user_id)
+    subscription = hub.subscribe(user_id, sessions.token_hash(session[sessions.COOKIE_KEY]))
     backlog = _missed_messages(user_id, last_id) if last_id is not None else []
     db.session.remove()  # the stream holds no database connection while it idles
+    client_socket = request.environ.get("gunicorn.socket")
 
     def stream():
         try:
@@ -105,18 +120,39 @@ def event_stream():
             for item in backlog:
                 yield events.format_sse("message", item)
             deadline = time.monotonic() + STREAM_SECONDS
+            next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
             while time.monotonic() < deadline:
                 try:
-                    event = subscription.get(timeout=HEARTBEAT_SECONDS)
+                    event = subscription.inbox.get(timeout=DEAD_CHECK_SECONDS)
                 except queue.Empty:
-                    yield ": keep-alive\n\n"
+                    if client_gone(client_socket):
+                        return
+                    if time.monotonic() >= next_heartbeat:
+                        hub.refresh(subscription)
+                        next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+                        yield ": keep-alive\n\n"
                     continue
+                if event is None:
+                    yield events.format_sse("stream_closed", {"reason": subscription.closed_reason})
+                    return
                 yield events.format_sse(event["event"], event["data"])
         finally:
-            hub.unsubscribe(user_id, subscription)
+            hub.unsubscribe(subscription)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream(), mimetype="text/event-stream", headers=headers)
+
+
+def client_gone(client_socket) -> bool:
+    """True once the client (or Nginx) has closed the connection, without writing to it."""
+    if client_socket is None:
+        return False
+    try:
+        readable, _, _ = select.select([client_socket], [], [], 0)
+        # A closed peer reads as end-of-file; a live one has nothing to read.
+        return bool(readable) and client_socket.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _missed_messages(user_id: int, last_id: int) -> list[dict]:

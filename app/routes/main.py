@@ -10,6 +10,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     send_file,
     url_for,
 )
@@ -18,6 +19,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.models import ChatMessage
+from app.routes import local_path
 from app.services import conversations, voice
 
 # Server-made names only: <32 hex>[-raw].<ext>. Anything else, traversal included, is 404.
@@ -40,7 +42,8 @@ def index():
 
 @bp.get("/login")
 def login():
-    return render_template("login.html")
+    next_path = local_path(request.args.get("next"), url_for("main.chat"))
+    return render_template("login.html", next_path=next_path)
 
 
 @bp.get("/chat")
@@ -91,6 +94,7 @@ def uploaded_file(filename: str):
     else:
         response = send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
         response.headers["Accept-Ranges"] = "bytes"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"
+    # A voice file is never a page: nothing in it may run, even if opened directly.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -2,6 +2,7 @@
 
 from app.extensions import db
 from app.models import Conversation, ConversationParticipant, User
+from app.services import text
 from app.services.errors import InvalidInput, NotFound
 
 MAX_PARTICIPANTS = 50
@@ -15,6 +16,8 @@ def create(creator: User, participant_usernames: object, title: object = None) -
         raise InvalidInput("participants must be a list of usernames")
     if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH):
         raise InvalidInput(f"title must be text of at most {MAX_TITLE_LENGTH} characters")
+    if title is not None:
+        title = text.single_line(title, "title").strip()
     names = set(participant_usernames) - {creator.username}
     if len(names) + 1 > MAX_PARTICIPANTS:
         raise InvalidInput(f"a conversation has at most {MAX_PARTICIPANTS} participants")

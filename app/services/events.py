@@ -1,57 +1,144 @@
-"""Live events for open pages.
+"""Live events for open pages: the transport only; the domain decides what to publish.
 
-Each process keeps its own subscribers (one queue per open event stream). With
-Redis, a published event goes through one pub/sub channel and one listener per
-process hands it to that process's subscribers, so every Gunicorn worker sees every
-event. Without Redis, or while Redis is down, events reach the publishing process's
-own subscribers only; pages then catch up through polling.
+Each process keeps its own subscriptions (one per open event stream). With Redis, a
+published event goes through one pub/sub channel and one listener per process hands it
+to that process's subscriptions, so every Gunicorn worker sees every event. Without Redis,
+or while Redis is down, events reach the publishing process's own subscriptions only;
+pages then catch up through polling.
+
+Streams can be closed from anywhere: when their session ends (logout, "log out
+everywhere", a password change) and when an account opens more than
+EVENT_STREAMS_PER_USER of them (the oldest goes; Redis keeps the per-account register
+so the cap holds across processes).
 """
 
 import json
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 import redis
 from flask import current_app
 
 CHANNEL = "natter:events"
+STREAMS_KEY = "natter:streams:{user_id}"
 # A page that stops reading loses its stream rather than growing memory without bound.
 SUBSCRIBER_QUEUE_SIZE = 256
 RECONNECT_DELAY_SECONDS = 2.0
+# A registered stream not refreshed for this long belongs to a process that died.
+STREAM_REGISTRATION_SECONDS = 60
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
+class Subscription:
+    """One open event stream: its queue, and why it was closed if it was."""
+
+    user_id: int
+    session_hash: str
+    stream_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    opened_at: float = field(default_factory=time.monotonic)
+    inbox: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=SUBSCRIBER_QUEUE_SIZE))
+    closed_reason: str | None = None
+
+    def offer(self, message: dict) -> None:
+        try:
+            self.inbox.put_nowait(message)
+        except queue.Full:
+            log.warning("live events: a slow stream missed an event")
+
+    def close(self, reason: str) -> None:
+        if self.closed_reason is None:
+            self.closed_reason = reason
+            # Wake the stream even if its queue is full: drop one event to make room.
+            try:
+                self.inbox.put_nowait(None)
+            except queue.Full:
+                self.inbox.get_nowait()
+                self.inbox.put_nowait(None)
+
+
 class EventHub:
-    def __init__(self, redis_url: str = ""):
+    def __init__(self, redis_url: str = "", streams_per_user: int = 8, socket_timeout=None):
         self.redis_url = redis_url
-        self._subscribers: dict[int, set[queue.Queue]] = defaultdict(set)
+        self.streams_per_user = streams_per_user
+        self._subscribers: dict[int, list[Subscription]] = defaultdict(list)
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
-        self._client = redis.Redis.from_url(redis_url) if redis_url else None
+        self._listening = threading.Event()
+        self._socket_timeout = socket_timeout or RECONNECT_DELAY_SECONDS
+        self._client = (
+            redis.Redis.from_url(
+                redis_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+            )
+            if redis_url
+            else None
+        )
 
-    def subscribe(self, user_id: int) -> queue.Queue:
-        subscription: queue.Queue = queue.Queue(maxsize=SUBSCRIBER_QUEUE_SIZE)
+    def subscribe(self, user_id: int, session_hash: str) -> Subscription:
+        subscription = Subscription(user_id, session_hash)
         with self._lock:
-            self._subscribers[user_id].add(subscription)
+            self._subscribers[user_id].append(subscription)
+            local = self._subscribers[user_id]
+            surplus = local[: max(0, len(local) - self.streams_per_user)]
             if self._client is not None and self._listener is None:
                 self._listener = threading.Thread(
                     target=self._listen, name="natter-events", daemon=True
                 )
                 self._listener.start()
+        for old in surplus:
+            old.close("replaced")
+        # A stream opened before this process listens would miss what is published now.
+        if self._client is not None:
+            self._listening.wait(self._socket_timeout)
+        self._register(subscription)
         return subscription
 
-    def unsubscribe(self, user_id: int, subscription: queue.Queue) -> None:
+    def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
-            self._subscribers[user_id].discard(subscription)
-            if not self._subscribers[user_id]:
-                del self._subscribers[user_id]
+            streams = self._subscribers.get(subscription.user_id, [])
+            if subscription in streams:
+                streams.remove(subscription)
+            if not streams:
+                self._subscribers.pop(subscription.user_id, None)
+        self._redis_call(
+            lambda client: client.zrem(self._streams_key(subscription), subscription.stream_id)
+        )
+
+    def refresh(self, subscription: Subscription) -> None:
+        """Called at each heartbeat: the stream is still open, keep its registration."""
+        self._redis_call(
+            lambda client: client.zadd(
+                self._streams_key(subscription), {subscription.stream_id: time.time()}, xx=True
+            )
+        )
+
+    def open_streams(self) -> int:
+        with self._lock:
+            return sum(len(streams) for streams in self._subscribers.values())
 
     def publish(self, user_ids: list[int], event: str, data: dict) -> None:
-        payload = json.dumps({"user_ids": user_ids, "event": event, "data": data})
+        self._send({"user_ids": user_ids, "event": event, "data": data})
+
+    def close_streams(
+        self, session_hashes: list[str] = (), stream_ids: list[str] = (), reason: str = "ended"
+    ) -> None:
+        self._send(
+            {
+                "control": "close",
+                "session_hashes": list(session_hashes),
+                "stream_ids": list(stream_ids),
+                "reason": reason,
+            }
+        )
+
+    def _send(self, message: dict) -> None:
+        payload = json.dumps(message)
         if self._client is not None:
             try:
                 self._client.publish(CHANNEL, payload)
@@ -62,6 +149,9 @@ class EventHub:
 
     def _deliver(self, payload: str | bytes) -> None:
         message = json.loads(payload)
+        if message.get("control") == "close":
+            self._close_matching(message)
+            return
         with self._lock:
             targets = [
                 subscription
@@ -69,37 +159,79 @@ class EventHub:
                 for subscription in self._subscribers.get(user_id, ())
             ]
         for subscription in targets:
-            try:
-                subscription.put_nowait(message)
-            except queue.Full:
-                log.warning("live events: a slow stream missed an event")
+            subscription.offer(message)
+
+    def _close_matching(self, message: dict) -> None:
+        sessions, streams = set(message["session_hashes"]), set(message["stream_ids"])
+        with self._lock:
+            targets = [
+                subscription
+                for user_streams in self._subscribers.values()
+                for subscription in user_streams
+                if subscription.session_hash in sessions or subscription.stream_id in streams
+            ]
+        for subscription in targets:
+            subscription.close(message["reason"])
+
+    def _register(self, subscription: Subscription) -> None:
+        """Adds the stream to the account's register; closes the oldest beyond the cap."""
+
+        def register(client) -> list[bytes]:
+            key, now = self._streams_key(subscription), time.time()
+            pipe = client.pipeline()
+            pipe.zremrangebyscore(key, 0, now - STREAM_REGISTRATION_SECONDS)
+            pipe.zadd(key, {subscription.stream_id: now})
+            pipe.expire(key, STREAM_REGISTRATION_SECONDS)
+            pipe.zrange(key, 0, -1)
+            return pipe.execute()[-1]
+
+        registered = self._redis_call(register) or []
+        surplus = [stream.decode() for stream in registered[: -self.streams_per_user]]
+        if surplus:
+            self._redis_call(lambda client: client.zrem(self._streams_key(subscription), *surplus))
+            self.close_streams(stream_ids=surplus, reason="replaced")
+
+    def _redis_call(self, call):
+        if self._client is None:
+            return None
+        try:
+            return call(self._client)
+        except redis.RedisError as error:
+            log.warning("live events: Redis unavailable for the stream register: %s", error)
+            return None
+
+    @staticmethod
+    def _streams_key(subscription: Subscription) -> str:
+        return STREAMS_KEY.format(user_id=subscription.user_id)
 
     def _listen(self) -> None:
         while True:
             try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._client.pubsub()
                 pubsub.subscribe(CHANNEL)
-                for item in pubsub.listen():
-                    self._deliver(item["data"])
+                while True:
+                    item = pubsub.get_message(timeout=RECONNECT_DELAY_SECONDS)
+                    if item is None:
+                        continue
+                    if item["type"] == "subscribe":
+                        self._listening.set()
+                    elif item["type"] == "message":
+                        self._deliver(item["data"])
             except redis.RedisError as error:
+                self._listening.clear()
                 log.warning("live events: Redis listener lost (%s); retrying", error)
                 time.sleep(RECONNECT_DELAY_SECONDS)
 
 
 def init_app(app) -> None:
-    app.extensions["natter_events"] = EventHub(app.config["SETTINGS"].redis_url)
+    settings = app.config["SETTINGS"]
+    app.extensions["natter_events"] = EventHub(
+        settings.redis_url, settings.event_streams_per_user, settings.redis_socket_timeout_seconds
+    )
 
 
 def hub() -> EventHub:
     return current_app.extensions["natter_events"]
-
-
-def publish_message(message, event: str = "message") -> None:
-    """Tell every participant's open pages about a new or changed message."""
-    from app.services import conversations, messages
-
-    user_ids = conversations.participant_ids(message.conversation_id)
-    hub().publish(user_ids, event, messages.serialize(message))
 
 
 def format_sse(event: str, data: dict) -> str:

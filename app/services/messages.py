@@ -2,7 +2,7 @@
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User
-from app.services import events
+from app.services import conversations, events
 from app.services.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
@@ -47,8 +47,14 @@ def create(
     )
     db.session.add(message)
     db.session.commit()
-    events.publish_message(message, "message")
+    publish(message, "message")
     return message
+
+
+def publish(message: ChatMessage, event: str) -> None:
+    """Tell every participant's open pages about a new or changed message."""
+    user_ids = conversations.participant_ids(message.conversation_id)
+    events.hub().publish(user_ids, event, serialize(message))
 
 
 def serialize(message: ChatMessage) -> dict:

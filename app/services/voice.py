@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User
-from app.services import events, media, messages
+from app.services import media, messages
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMedia
 
 URL_PREFIX = "/uploads/chat/"
@@ -95,7 +95,7 @@ def settle(message: ChatMessage, content: dict, state: str) -> None:
     message.content = json.dumps(content)
     message.transcode_state = state
     db.session.commit()
-    events.publish_message(message, "message_updated")
+    messages.publish(message, "message_updated")
 
 
 def pending_message_ids() -> list[int]:

@@ -26,9 +26,13 @@ class HttpUser:
             assert response.status_code == 201, response.text
 
     def post(self, path, **body):
-        return self.http.post(
+        response = self.http.post(
             f"{self.base}{path}", json=body, headers={"X-CSRFToken": self.token}, timeout=10
         )
+        # Logging in rotates the CSRF token; the answer carries the new one.
+        if response.ok and "csrf_token" in response.text:
+            self.token = response.json()["csrf_token"]
+        return response
 
     def login(self, password):
         return self.post("/api/auth/login", username=self.username, password=password)
@@ -59,15 +63,13 @@ def test_live_stream_delivers_a_message_across_workers(redis_server, gunicorn_fa
     for stream in streams:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         assert stream.headers["X-Accel-Buffering"] == "no"
-    time.sleep(0.5)  # the per-process Redis listeners subscribe on the first stream
-    sent_at = time.monotonic()
+    # Each stream answers only once its process listens to Redis: nothing is missed.
     sent = alice.post("/api/chat/messages", conversation_id=conversation_id, content="live hello")
     assert sent.status_code == 201
     for stream in streams:
         events = read_events(stream, wanted=1, timeout=5)
         assert events == [("message", sent.json())]
         stream.close()
-    assert time.monotonic() - sent_at < 5
 
 
 def test_stream_resumes_from_last_event_id(gunicorn_factory):

@@ -10,8 +10,9 @@ form.addEventListener("submit", async (event) => {
   error.hidden = true;
   try {
     await api(`/api/auth/${action}`, { method: "POST", body });
-    const next = new URLSearchParams(location.search).get("next");
-    location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/chat");
+    // The server checked `next` (a path on this site only); the URL check is a second lock.
+    const next = new URL(form.dataset.next || "/chat", location.origin);
+    location.assign(next.origin === location.origin ? next.pathname + next.search : "/chat");
   } catch (failure) {
     error.textContent = failure.message;
     error.hidden = false;
