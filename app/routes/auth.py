@@ -66,7 +66,7 @@ def logout():
     sessions.end(session.get(sessions.COOKIE_KEY))
     logout_user()
     session.clear()
-    return jsonify(ok=True)
+    return jsonify(ok=True, csrf_token=generate_csrf())
 
 
 @bp.post("/auth/logout_all")
@@ -75,7 +75,7 @@ def logout_all():
     ended = sessions.end_all(current_user)
     logout_user()
     session.clear()
-    return jsonify(ok=True, sessions_ended=ended)
+    return jsonify(ok=True, sessions_ended=ended, csrf_token=generate_csrf())
 
 
 @bp.post("/auth/password")
