@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,8 @@ from app.extensions import db
 from tests.voice import audio
 
 ROOT = Path(__file__).resolve().parent.parent
+# Straight to 127.0.0.1: never through a proxy named in the environment.
+LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_port() -> int:
@@ -198,7 +202,25 @@ def start_app(env: dict, log, workers: int = 1) -> tuple[subprocess.Popen, str]:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     wait_for_port(port, process)
-    return process, f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{url}/healthz", process)
+    return process, url
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Waits until `url` answers at all: Gunicorn's master listens before a worker is booted."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before answering")
+        try:
+            LOOPBACK_OPENER.open(url, timeout=5).close()
+            return
+        except urllib.error.HTTPError:
+            return  # an answer (503 while Redis is down is still an answer)
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
 @pytest.fixture
