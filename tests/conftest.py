@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh app per test, API helpers, real servers on loopback."""
 
+import http.client
 import os
 import shutil
 import signal
@@ -7,8 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,6 @@ from app.extensions import db
 from tests.voice import audio
 
 ROOT = Path(__file__).resolve().parent.parent
-# Straight to 127.0.0.1: never through a proxy named in the environment.
-LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_port() -> int:
@@ -208,19 +206,49 @@ def start_app(env: dict, log, workers: int = 1) -> tuple[subprocess.Popen, str]:
 
 
 def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Waits until `url` answers at all: Gunicorn's master listens before a worker is booted."""
+    """Waits until `url` answers at all: Gunicorn's master listens before a worker is booted.
+
+    `url` is http://127.0.0.1:PORT/path, or unix:/path/to.sock:/path for a unix socket.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before answering")
         try:
-            LOOPBACK_OPENER.open(url, timeout=5).close()
+            http_get_status(url)
             return
-        except urllib.error.HTTPError:
-            return  # an answer (503 while Redis is down is still an answer)
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str):
+        super().__init__("localhost", timeout=5)
+        self.socket_path = socket_path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def http_get_status(url: str) -> int:
+    """The status of GET `url`, straight to the server (never through a proxy)."""
+    if url.startswith("unix:"):
+        socket_path, _, path = url.removeprefix("unix:").partition(":")
+        conn = UnixHTTPConnection(socket_path)
+    else:
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        path = parts.path or "/"
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
 
 
 @pytest.fixture

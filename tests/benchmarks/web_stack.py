@@ -27,6 +27,7 @@ from tests.conftest import (
     migrate_database,
     start_redis,
     stop_process,
+    wait_for_http,
     wait_for_port,
 )
 
@@ -103,7 +104,9 @@ def make_certificate(folder: Path) -> Path:
     return folder / "fullchain.pem"
 
 
-def write_nginx_config(folder: Path, port: int, app_socket: Path, hello_socket: Path) -> Path:
+def write_nginx_config(
+    folder: Path, port: int, app_socket: Path, hello_socket: Path, overrides: dict
+) -> Path:
     nginx_dir = folder / "nginx"
     ca_file = make_certificate(nginx_dir / "tls" / SERVER_NAME)
     variables = {
@@ -117,14 +120,16 @@ def write_nginx_config(folder: Path, port: int, app_socket: Path, hello_socket: 
         "__nginx_http2_directive": http2_directive(),
         "bench_port": port,
         "bench_hello_socket": str(hello_socket),
+        **overrides,
     }
     role_templates = ROLES / "nginx" / "templates"
-    render(
-        "security-headers.conf.j2",
-        [role_templates],
-        nginx_dir / "natter-security-headers.conf",
-        **variables,
-    )
+    for snippet in ("security-headers", "proxy"):
+        render(
+            f"{snippet}.conf.j2",
+            [role_templates],
+            nginx_dir / f"natter-{snippet}.conf",
+            **variables,
+        )
     render(
         "nginx_bench.conf.j2",
         [Path(__file__).parent, role_templates],
@@ -179,11 +184,12 @@ def start_gunicorn(application: str, socket: Path, env: dict, log_file: Path) ->
         env, log_file,
     )  # fmt: skip
     wait_for_port(str(socket), process)
+    wait_for_http(f"unix:{socket}:/healthz", process)
     return process
 
 
 @contextlib.contextmanager
-def web_stack(folder: Path):
+def web_stack(folder: Path, nginx_overrides: dict | None = None):
     """Starts everything in `folder`; yields a WebStack; stops every process it started."""
     folder.mkdir(parents=True, exist_ok=True)
     processes = []
@@ -215,7 +221,7 @@ def web_stack(folder: Path):
             start_logged([sys.executable, "-m", "app.worker"], env, folder / "worker.log")
         )
         port = free_port()
-        ca_file = write_nginx_config(folder, port, app_socket, hello_socket)
+        ca_file = write_nginx_config(folder, port, app_socket, hello_socket, nginx_overrides or {})
         conf = folder / "nginx" / "nginx.conf"
         subprocess.run(["nginx", "-t", "-q", "-e", "stderr", "-c", str(conf)], check=True)
         nginx = start_logged(

@@ -37,6 +37,13 @@ export class LiveFeed extends EventTarget {
     source.addEventListener("message_updated", (event) =>
       this.emit("message_updated", JSON.parse(event.data)),
     );
+    // The server closes a stream when its session ended (log in again) or when the
+    // account opened too many (this page then polls, and tries again later).
+    source.addEventListener("stream_closed", (event) => {
+      source.close();
+      if (JSON.parse(event.data).reason === "ended") location.assign("/login");
+      else this.fallBackToPolling();
+    });
     source.addEventListener("error", () => {
       // EventSource reconnects by itself after a normal end of stream; a refused
       // or broken connection ends in CLOSED, and then the page polls instead.
@@ -52,7 +59,9 @@ export class LiveFeed extends EventTarget {
     const pollUntil = Date.now() + STREAM_RETRY_MS;
     const tick = async () => {
       if (Date.now() > pollUntil) return this.openStream();
-      await this.pollOnce().catch(() => {});
+      await this.pollOnce().catch((failure) => {
+        if (failure.status === 401) location.assign("/login");
+      });
       this.pollTimer = setTimeout(tick, POLL_INTERVAL_MS);
     };
     tick();
