@@ -11,7 +11,7 @@ from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
 from app.services import conversations, events, messages, voice
-from app.services.errors import InvalidInput
+from app.services.errors import InvalidInput, Unavailable
 
 bp = Blueprint("chat", __name__)
 
@@ -95,6 +95,8 @@ def event_stream():
         required=False,
     )
     hub = events.hub()
+    if not hub.live():
+        raise Unavailable("live events are paused while Redis is down; poll for messages")
     subscription = hub.subscribe(user_id)
     backlog = _missed_messages(user_id, last_id) if last_id is not None else []
     db.session.remove()  # the stream holds no database connection while it idles
@@ -111,6 +113,8 @@ def event_stream():
                 except queue.Empty:
                     yield ": keep-alive\n\n"
                     continue
+                if event is events.END_OF_STREAM:
+                    return  # Redis failed: the page reconnects, is refused, and polls
                 yield events.format_sse(event["event"], event["data"])
         finally:
             hub.unsubscribe(user_id, subscription)
