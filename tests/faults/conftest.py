@@ -22,6 +22,7 @@ from tests.conftest import (
     stop_process,
     wait_for_port,
 )
+from tests.voice.test_worker import start_worker  # noqa: F401 - the fixture, shared here
 
 # What a test waits for at most before it calls a fault a hang.
 DEADLINE_SECONDS = 120
