@@ -30,6 +30,27 @@ class Settings:
     behind_proxy: bool = False
     uploads_accel_prefix: str = ""
     transcode_wait_seconds: float = 3.0
+    # Connect and read timeout of every Redis call (limits, live events, jobs). A stalled
+    # Redis then costs a request about this long once; afterwards the app skips Redis for
+    # REDIS_RETRY_SECONDS and works without it (per-process limits, polling, in-request
+    # transcodes). Redis answers in well under a millisecond on loopback.
+    redis_socket_timeout_seconds: float = 1.0
+    # After a Redis failure, how long live events and job dispatch leave Redis alone.
+    redis_retry_seconds: float = 10.0
+    # SQLite waits this long for another process's write lock ("database is locked")
+    # before a statement fails. A voice settle or a text post holds it for milliseconds.
+    database_busy_timeout_seconds: float = 5.0
+    # Uploads are refused (507) when the upload folder's filesystem would keep less free
+    # space than this after the upload: room for the transcodes of messages in flight
+    # (a 10-minute message is ~4 MB of m4a) and, where the database shares the disk, for
+    # years of text messages and SQLite's journal. 0 turns the check off.
+    upload_min_free_bytes: int = 256 * MIB
+    # The transcode worker exits (systemd restarts it) after this many jobs in a row fail
+    # for reasons other than the recording itself (database, disk, Redis).
+    worker_max_consecutive_failures: int = 5
+    # How often the worker redoes voice messages that no job will finish (failed after
+    # its retries, lost), and how old such a message must be before it counts as lost.
+    worker_recover_interval_seconds: int = 60
     ratelimit_login: str = "10 per minute"
     ratelimit_register: str = "5 per minute"
     ratelimit_post: str = "60 per minute"
@@ -37,9 +58,6 @@ class Settings:
     # Per account: each conversation can name 50 people, so this also bounds how fast
     # anyone can test which usernames exist.
     ratelimit_conversation: str = "10 per minute; 100 per day"
-    # Socket connect/read timeout of every Redis client: a stalled Redis (not dead, just
-    # not answering) must cost a request this long at most, then the fallbacks take over.
-    redis_socket_timeout_seconds: float = 1.0
     # Event streams one account may hold open at once (all devices and tabs together);
     # opening one more closes the oldest. Each costs ~26 KiB of app memory.
     event_streams_per_user: int = 8
@@ -103,12 +121,31 @@ class Settings:
         if self.event_streams_per_user < 1:
             raise SettingsError("EVENT_STREAMS_PER_USER must be at least 1")
 
+    def engine_options(self) -> dict:
+        if not self.database_url.startswith("sqlite"):
+            return {}
+        return {"connect_args": {"timeout": self.database_busy_timeout_seconds}}
+
+    def redis_timeouts(self) -> dict:
+        """Keyword arguments for every Redis client: give up on a stalled server quickly."""
+        return {
+            "socket_timeout": self.redis_socket_timeout_seconds,
+            "socket_connect_timeout": self.redis_socket_timeout_seconds,
+        }
+
+    def ratelimit_storage_options(self) -> dict:
+        if not self.ratelimit_storage_uri.startswith(("redis://", "rediss://", "redis+")):
+            return {}
+        return self.redis_timeouts()
+
     def flask_config(self) -> dict:
         return {
             "SECRET_KEY": self.secret_key or DEVELOPMENT_SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": self.engine_options(),
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_STORAGE_OPTIONS": self.ratelimit_storage_options(),
             "RATELIMIT_HEADERS_ENABLED": True,
             "RATELIMIT_SWALLOW_ERRORS": True,
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

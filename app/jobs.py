@@ -7,12 +7,14 @@ from flask import current_app
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
-from app.services import voice
+from app.services import redis_link, voice
 
 QUEUE_NAME = "transcode"
 # A job that outlives ffmpeg's own timeout twice (m4a then mp3) is dead.
 JOB_TIMEOUT_MARGIN_SECONDS = 30
 WAIT_POLL_SECONDS = 0.05
+# A job that failed (database locked, disk full) runs again after these many seconds.
+RETRY_INTERVALS = [2, 10, 60]
 
 
 def settings():
@@ -25,7 +27,7 @@ def transcode_message(message_id: int) -> dict:
 
 
 def queue_for(current_settings) -> Queue:
-    connection = redis.Redis.from_url(current_settings.redis_url)
+    connection = redis_link.client(current_settings.redis_url, current_settings)
     return Queue(QUEUE_NAME, connection=connection)
 
 
@@ -38,9 +40,10 @@ def job_timeout(current_settings) -> int:
 
 
 def dispatch(message_id: int) -> None:
-    """Transcode now (no Redis) or in a worker, waiting a little for it to finish."""
+    """Transcode now (no Redis, or Redis failing) or in a worker, waiting a little for it."""
     current = settings()
-    if not current.redis_url:
+    breaker = redis_link.breaker(current_app)
+    if not current.redis_url or not breaker.allows():
         voice.transcode(message_id, current)
         return
     try:
@@ -49,14 +52,20 @@ def dispatch(message_id: int) -> None:
             message_id,
             job_id=job_id(message_id),
             job_timeout=job_timeout(current),
-            retry=Retry(max=2, interval=[1, 5]),
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             failure_ttl=24 * 3600,
         )
     except redis.RedisError as error:
+        breaker.failed()
         current_app.logger.warning("Redis unavailable, transcoding in the request: %s", error)
         voice.transcode(message_id, current)
         return
-    wait_for(job, current.transcode_wait_seconds)
+    try:
+        wait_for(job, current.transcode_wait_seconds)
+    except redis.RedisError as error:
+        # The job is queued: a worker transcodes it once Redis answers again.
+        breaker.failed()
+        current_app.logger.warning("Redis failed while the upload waited: %s", error)
 
 
 def wait_for(job: Job, seconds: float) -> None:

@@ -13,7 +13,7 @@ from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
 from app.services import conversations, events, messages, sessions, voice
-from app.services.errors import InvalidInput
+from app.services.errors import InvalidInput, Unavailable
 
 bp = Blueprint("chat", __name__)
 
@@ -109,6 +109,8 @@ def event_stream():
         required=False,
     )
     hub = events.hub()
+    if not hub.live():
+        raise Unavailable("live events are paused while Redis is down; poll for messages")
     subscription = hub.subscribe(user_id, sessions.token_hash(session[sessions.COOKIE_KEY]))
     backlog = _missed_messages(user_id, last_id) if last_id is not None else []
     db.session.remove()  # the stream holds no database connection while it idles

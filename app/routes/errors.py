@@ -4,6 +4,7 @@ import logging
 
 from flask import jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.services.errors import ServiceError
@@ -45,6 +46,14 @@ def register(app) -> None:
             if error.get_headers() and dict(error.get_headers()).get(name):
                 response.headers[name] = dict(error.get_headers())[name]
         return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        # "database is locked" past the busy timeout, "database or disk is full".
+        log.error("database error on %s %s: %s", request.method, request.path, error.orig)
+        if not _wants_json():
+            return InternalServerError()
+        return jsonify(error="the database is busy or full; nothing was saved, try again"), 503
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

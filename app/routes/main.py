@@ -20,7 +20,7 @@ from sqlalchemy import text
 from app.extensions import db
 from app.models import ChatMessage
 from app.routes import local_path
-from app.services import conversations, voice
+from app.services import conversations, redis_link, voice
 
 # Server-made names only: <32 hex>[-raw].<ext>. Anything else, traversal included, is 404.
 VOICE_FILE = re.compile(r"^chat/([0-9a-f]{32})(?:-raw)?\.(m4a|mp3|webm|ogg|wav)$")
@@ -59,13 +59,16 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 - any failure makes the host unhealthy
         report.update(status="error", database=f"error: {error.__class__.__name__}")
-    redis_url = current_app.config["SETTINGS"].redis_url
-    if redis_url:
+    settings = current_app.config["SETTINGS"]
+    if settings.redis_url:
         try:
-            redis.Redis.from_url(redis_url, socket_timeout=2).ping()
+            redis_link.client(settings.redis_url, settings).ping()
             report["redis"] = "ok"
         except redis.RedisError as error:
             report.update(status="error", redis=f"error: {error.__class__.__name__}")
+    report["uploads"] = voice.room_report(settings)
+    if report["uploads"] != "ok":
+        report["status"] = "error"
     return jsonify(report), 200 if report["status"] == "ok" else 503
 
 

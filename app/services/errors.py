@@ -23,3 +23,9 @@ class Conflict(ServiceError):
 
 class UnsupportedMedia(ServiceError):
     status = 415
+
+
+class Unavailable(ServiceError):
+    """A part the request needs is down for now; the client may retry later."""
+
+    status = 503

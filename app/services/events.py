@@ -24,11 +24,17 @@ from dataclasses import dataclass, field
 import redis
 from flask import current_app
 
+from app.services import redis_link
+
 CHANNEL = "natter:events"
 STREAMS_KEY = "natter:streams:{user_id}"
 # A page that stops reading loses its stream rather than growing memory without bound.
 SUBSCRIBER_QUEUE_SIZE = 256
 RECONNECT_DELAY_SECONDS = 2.0
+# The listener waits this long for a message at a time, and pings Redis after this much
+# silence, so a stalled server is noticed even when nothing is published.
+LISTEN_POLL_SECONDS = 1.0
+LIVENESS_SECONDS = 5.0
 # A registered stream not refreshed for this long belongs to a process that died.
 STREAM_REGISTRATION_SECONDS = 60
 
@@ -64,21 +70,20 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, redis_url: str = "", streams_per_user: int = 8, socket_timeout=None):
-        self.redis_url = redis_url
-        self.streams_per_user = streams_per_user
+    def __init__(self, settings, breaker: redis_link.Breaker):
+        self.redis_url = settings.redis_url
+        self.streams_per_user = settings.event_streams_per_user
         self._subscribers: dict[int, list[Subscription]] = defaultdict(list)
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._listening = threading.Event()
-        self._socket_timeout = socket_timeout or RECONNECT_DELAY_SECONDS
-        self._client = (
-            redis.Redis.from_url(
-                redis_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
-            )
-            if redis_url
-            else None
-        )
+        self._socket_timeout = settings.redis_socket_timeout_seconds
+        self._client = redis_link.client(self.redis_url, settings) if self.redis_url else None
+        self._breaker = breaker
+
+    def live(self) -> bool:
+        """False while Redis is known to be failing: streams would miss other processes' events."""
+        return self._client is None or self._breaker.allows()
 
     def subscribe(self, user_id: int, session_hash: str) -> Subscription:
         subscription = Subscription(user_id, session_hash)
@@ -139,13 +144,22 @@ class EventHub:
 
     def _send(self, message: dict) -> None:
         payload = json.dumps(message)
-        if self._client is not None:
+        if self._client is not None and self._breaker.allows():
             try:
                 self._client.publish(CHANNEL, payload)
                 return
             except redis.RedisError as error:
                 log.warning("live events: Redis publish failed, local delivery only: %s", error)
+                self._went_down()
         self._deliver(payload)
+
+    def _went_down(self) -> None:
+        """Redis failed: end every stream here, so their pages poll until Redis is back."""
+        self._breaker.failed()
+        with self._lock:
+            streams = [s for subscriptions in self._subscribers.values() for s in subscriptions]
+        for subscription in streams:
+            subscription.close("unavailable")
 
     def _deliver(self, payload: str | bytes) -> None:
         message = json.loads(payload)
@@ -192,12 +206,13 @@ class EventHub:
             self.close_streams(stream_ids=surplus, reason="replaced")
 
     def _redis_call(self, call):
-        if self._client is None:
+        if self._client is None or not self._breaker.allows():
             return None
         try:
             return call(self._client)
         except redis.RedisError as error:
             log.warning("live events: Redis unavailable for the stream register: %s", error)
+            self._went_down()
             return None
 
     @staticmethod
@@ -207,27 +222,36 @@ class EventHub:
     def _listen(self) -> None:
         while True:
             try:
-                pubsub = self._client.pubsub()
-                pubsub.subscribe(CHANNEL)
-                while True:
-                    item = pubsub.get_message(timeout=RECONNECT_DELAY_SECONDS)
-                    if item is None:
-                        continue
-                    if item["type"] == "subscribe":
-                        self._listening.set()
-                    elif item["type"] == "message":
-                        self._deliver(item["data"])
+                self._listen_until_failure()
             except redis.RedisError as error:
                 self._listening.clear()
                 log.warning("live events: Redis listener lost (%s); retrying", error)
+                self._went_down()
                 time.sleep(RECONNECT_DELAY_SECONDS)
+
+    def _listen_until_failure(self) -> None:
+        pubsub = self._client.pubsub()
+        try:
+            pubsub.subscribe(CHANNEL)
+            quiet_since = time.monotonic()
+            while True:
+                item = pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
+                if item is not None:
+                    quiet_since = time.monotonic()
+                    if item["type"] == "subscribe":
+                        self._breaker.succeeded()
+                        self._listening.set()
+                    elif item["type"] == "message":
+                        self._deliver(item["data"])
+                elif time.monotonic() - quiet_since >= LIVENESS_SECONDS:
+                    self._client.ping()  # a stalled Redis times out here
+                    quiet_since = time.monotonic()
+        finally:
+            pubsub.close()
 
 
 def init_app(app) -> None:
-    settings = app.config["SETTINGS"]
-    app.extensions["natter_events"] = EventHub(
-        settings.redis_url, settings.event_streams_per_user, settings.redis_socket_timeout_seconds
-    )
+    app.extensions["natter_events"] = EventHub(app.config["SETTINGS"], redis_link.breaker(app))
 
 
 def hub() -> EventHub:

@@ -26,6 +26,10 @@ RAW_EXTENSIONS = {"matroska": "webm", "ogg": "ogg", "mov": "m4a", "mp3": "mp3", 
 # The unprivileged account ffmpeg drops to when the app itself runs as root (dev, CI).
 FALLBACK_USER = "nobody"
 SAFE_INPUT = ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS]
+# A transcode may differ from its input by encoder priming and frame padding (tens of
+# milliseconds); a truncated one is short by much more than this.
+DURATION_TOLERANCE_SECONDS = 0.5
+DURATION_TOLERANCE_RATIO = 0.02
 
 
 class MediaError(Exception):
@@ -150,6 +154,23 @@ def decoded_duration(path: Path, limits: MediaLimits) -> float:
     return round(max(times, default=0) / 1_000_000, 2)
 
 
+def verify_output(path: Path, expected_seconds: float, limits: MediaLimits) -> float:
+    """The transcode's output decodes and lasts as long as its input; its duration.
+
+    ffmpeg 5.1 exits 0 after "Error writing trailer: No space left on device", leaving a
+    truncated file (an m4a without its index, an mp3 cut short): the exit code alone
+    cannot be trusted before a message points at the file.
+    """
+    with _workspace(path) as (readable, _):
+        duration = decoded_duration(readable, limits)
+    expected = min(expected_seconds, limits.max_duration_seconds)
+    if abs(duration - expected) > DURATION_TOLERANCE_SECONDS + DURATION_TOLERANCE_RATIO * expected:
+        raise TranscodeFailed(
+            f"the {path.suffix} output lasts {duration:g} s, its input {expected:g} s: incomplete"
+        )
+    return duration
+
+
 def m4a_codec_args(limits: MediaLimits) -> list[str]:
     """Mono AAC in an MP4 (.m4a) with the index up front, so phones start playing at once."""
     return ["-c:a", limits.aac_encoder, "-b:a", limits.aac_bitrate,
@@ -206,8 +227,13 @@ def _transcode(source: Path, target: Path, limits: MediaLimits, codec_args: list
             partial.unlink(missing_ok=True)
             detail = (result.stderr or "").strip().splitlines()[-1:] or ["no output"]
             raise TranscodeFailed(f"ffmpeg could not make {target.suffix}: {detail[0]}")
-        shutil.move(partial, target.with_name(partial.name))
-        os.replace(target.with_name(partial.name), target)
+        staged = target.with_name(partial.name)
+        try:
+            shutil.move(partial, staged)
+            os.replace(staged, target)
+        except OSError:
+            staged.unlink(missing_ok=True)  # a disk that filled mid-copy keeps no half file
+            raise
 
 
 @contextmanager

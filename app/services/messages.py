@@ -37,6 +37,7 @@ def create(
     message_type: str,
     content: str,
     media_key: str | None = None,
+    transcode_state: str | None = None,
 ) -> ChatMessage:
     message = ChatMessage(
         conversation_id=conversation.id,
@@ -44,6 +45,7 @@ def create(
         type=message_type,
         content=content,
         media_key=media_key,
+        transcode_state=transcode_state,
     )
     db.session.add(message)
     db.session.commit()

@@ -1,15 +1,18 @@
 """Voice messages: keep the raw upload, then transcode it to m4a, else mp3, else keep raw."""
 
-import contextlib
 import errno
 import json
 import logging
 import os
 import secrets
+import shutil
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.extensions import db
-from app.models import ChatMessage, Conversation, User
+from app.models import ChatMessage, Conversation, User, utcnow
 from app.services import media, messages
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMedia
 
@@ -17,6 +20,9 @@ URL_PREFIX = "/uploads/chat/"
 MAX_CLIENT_DURATION = 24 * 3600
 
 log = logging.getLogger(__name__)
+
+
+NO_ROOM = "the server has no room for this recording; try again later"
 
 
 class StorageFull(ServiceError):
@@ -31,26 +37,57 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
     """Save and check an uploaded recording; the message starts out playing the raw file."""
     key = secrets.token_hex(16)
     folder = chat_dir(settings)
+    ensure_room(folder, upload_size(upload), settings)
     incoming = folder / f".{key}.incoming"
     try:
         upload.save(incoming)
     except OSError as error:
         incoming.unlink(missing_ok=True)
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StorageFull("the server has no room for this recording; try later") from None
+            raise StorageFull(NO_ROOM) from None
         raise
     try:
         info = media.probe(incoming, media.MediaLimits.from_settings(settings))
     except media.MediaError as error:
         incoming.unlink(missing_ok=True)
         raise UnsupportedMedia(str(error)) from None
-    raw_name = f"{key}-raw.{info.raw_extension}"
-    os.replace(incoming, folder / raw_name)
-    content = voice_content(raw_name, None, None, info.duration)
-    message = messages.create(conversation, sender, "audio", json.dumps(content), media_key=key)
-    message.transcode_state = "pending"
-    db.session.commit()
-    return message
+    raw = folder / f"{key}-raw.{info.raw_extension}"
+    os.replace(incoming, raw)
+    content = voice_content(raw.name, None, None, info.duration)
+    try:
+        return messages.create(
+            conversation, sender, "audio", json.dumps(content), key, transcode_state="pending"
+        )
+    except SQLAlchemyError:
+        db.session.rollback()
+        raw.unlink(missing_ok=True)  # the commit failed: no message points at the file
+        raise
+
+
+def upload_size(upload) -> int:
+    """Bytes of the uploaded file (Werkzeug has it in memory or a temporary file)."""
+    stream = upload.stream
+    position = stream.tell()
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(position)
+    return size
+
+
+def ensure_room(folder: Path, incoming_bytes: int, settings) -> None:
+    """Refuse a recording that would leave less than the reserve free: text must still fit."""
+    free = shutil.disk_usage(folder).free
+    if free - incoming_bytes < settings.upload_min_free_bytes:
+        log.warning("upload refused: %s bytes free in %s, reserve %s",
+                    free, folder, settings.upload_min_free_bytes)  # fmt: skip
+        raise StorageFull(NO_ROOM)
+
+
+def room_report(settings) -> str:
+    """For /healthz: "ok", or why uploads are being refused."""
+    free = shutil.disk_usage(chat_dir(settings)).free
+    if free < settings.upload_min_free_bytes:
+        return f"error: {free} bytes free, below the {settings.upload_min_free_bytes} reserve"
+    return "ok"
 
 
 def transcode(message_id: int, settings) -> dict:
@@ -64,22 +101,19 @@ def transcode(message_id: int, settings) -> dict:
     limits = media.MediaLimits.from_settings(settings)
     folder = chat_dir(settings)
     raw = folder / content["url_raw"].removeprefix(URL_PREFIX)
-    produced = {}
+    produced, duration = {}, content["duration"]
     for extension, convert in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
         target = folder / f"{message.media_key}.{extension}"
         try:
             convert(raw, target, limits)
+            duration = media.verify_output(target, content["duration"], limits)
         except (media.MediaError, OSError) as error:
+            target.unlink(missing_ok=True)  # never publish a half-written file
             log.warning("voice message %s: %s transcode failed: %s", message_id, extension, error)
             continue
         produced[extension] = target
         break
-    duration = content["duration"]
-    if produced:
-        best = next(iter(produced.values()))
-        with contextlib.suppress(media.MediaError):
-            duration = media.decoded_duration(best, limits) or duration
-    else:
+    if not produced:
         log.warning("voice message %s: keeping only the raw file %s", message_id, raw.name)
     content = voice_content(
         raw.name,
@@ -98,8 +132,11 @@ def settle(message: ChatMessage, content: dict, state: str) -> None:
     messages.publish(message, "message_updated")
 
 
-def pending_message_ids() -> list[int]:
-    query = db.select(ChatMessage.id).where(ChatMessage.transcode_state == "pending")
+def pending_message_ids(older_than: timedelta = timedelta(0)) -> list[int]:
+    """Voice messages not transcoded yet, created at least `older_than` ago."""
+    query = db.select(ChatMessage.id).where(
+        ChatMessage.transcode_state == "pending", ChatMessage.created_at <= utcnow() - older_than
+    )
     return list(db.session.execute(query).scalars())
 
 

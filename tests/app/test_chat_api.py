@@ -93,7 +93,12 @@ def test_empty_poll_is_one_indexed_query(app, api_for):
 def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "disabled"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "disabled",
+        "uploads": "ok",
+    }
 
 
 def test_pages(api_for, client):
