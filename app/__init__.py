@@ -4,8 +4,10 @@ import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import i18n
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.models import User
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
+    i18n.init_app(app)
     events.init_app(app)
 
     from app.routes import auth, chat, errors, main
@@ -61,5 +64,5 @@ def _init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         if request.path.startswith("/api/"):
-            return jsonify(error="log in first"), 401
+            return jsonify(error=gettext("log in first"), code="login_required"), 401
         return redirect(url_for("main.login", next=request.path))

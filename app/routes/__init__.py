@@ -3,29 +3,29 @@
 from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from app.services.errors import InvalidInput
+from app.services.errors import N_, InvalidInput
 
 
 def json_body() -> dict:
     if not request.is_json:
-        raise UnsupportedMediaType("send the body as application/json")
+        raise UnsupportedMediaType(N_("send the body as application/json"))
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
+        raise InvalidInput(N_("the body must be a JSON object"))
     return body
 
 
 def int_value(value: object, name: str, required: bool = True) -> int | None:
     if value is None or value == "":
         if required:
-            raise InvalidInput(f"{name} is required")
+            raise InvalidInput(N_("%(name)s is required"), name=name)
         return None
     if isinstance(value, bool):
-        raise InvalidInput(f"{name} must be an integer")
+        raise InvalidInput(N_("%(name)s must be an integer"), name=name)
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be an integer") from None
+        raise InvalidInput(N_("%(name)s must be an integer"), name=name) from None
     if not -(2**63) < number < 2**63:
-        raise InvalidInput(f"{name} is out of range")
+        raise InvalidInput(N_("%(name)s is out of range"), name=name)
     return number

@@ -1,11 +1,13 @@
 """Accounts API: CSRF token, register, log in, log out, who am I."""
 
 from flask import Blueprint, current_app, jsonify
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from app.extensions import limiter
 from app.routes import json_body
+from app.routes.errors import json_error
 from app.services import accounts
 
 bp = Blueprint("auth", __name__)
@@ -20,7 +22,7 @@ def csrf_token():
 @limiter.limit(lambda: current_app.config["SETTINGS"].ratelimit_register)
 def register():
     body = json_body()
-    user = accounts.register(body.get("username"), body.get("password"))
+    user = accounts.register(body.get("username"), body.get("password"), body.get("display_name"))
     login_user(user)
     return jsonify(accounts.serialize(user)), 201
 
@@ -31,7 +33,7 @@ def login():
     body = json_body()
     user = accounts.authenticate(body.get("username"), body.get("password"))
     if user is None:
-        return jsonify(error="wrong username or password"), 401
+        return json_error(gettext("wrong username or password"), "wrong_credentials", 401)
     login_user(user)
     return jsonify(accounts.serialize(user))
 

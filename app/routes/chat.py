@@ -11,7 +11,7 @@ from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
 from app.services import conversations, events, messages, voice
-from app.services.errors import InvalidInput
+from app.services.errors import N_, InvalidInput
 
 bp = Blueprint("chat", __name__)
 
@@ -36,8 +36,10 @@ def require_login():
 @bp.post("/conversations")
 def create_conversation():
     body = json_body()
-    conversation = conversations.create(current_user, body.get("participants"), body.get("title"))
-    return jsonify(conversations.serialize(conversation)), 201
+    conversation, created = conversations.create(
+        current_user, body.get("participants"), body.get("title")
+    )
+    return jsonify(conversations.serialize(conversation)), 201 if created else 200
 
 
 @bp.get("/conversations")
@@ -77,7 +79,7 @@ def upload_audio():
     conversation = conversations.get_for_participant(conversation_id, current_user)
     upload = request.files.get("file")
     if upload is None or not upload.filename and not upload.content_length:
-        raise InvalidInput("attach the recording as the multipart field 'file'")
+        raise InvalidInput(N_("attach the recording as the multipart field 'file'"))
     voice.parse_client_duration(request.form.get("duration"))
     settings = current_app.config["SETTINGS"]
     message = voice.receive(upload, conversation, current_user, settings)

@@ -1,24 +1,23 @@
 """Registration and authentication."""
 
-import re
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import User
-from app.services.errors import Conflict, InvalidInput
+from app.services import names
+from app.services.errors import N_, Conflict, InvalidInput
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 
 _hasher = PasswordHasher()
 
 
-def register(username: object, password: object) -> User:
-    if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
-        raise InvalidInput("username must be 3-32 letters, digits, '_', '.' or '-'")
+def register(username: object, password: object, display_name: object = None) -> User:
+    username = names.clean_username(username)
+    display_name = username if display_name is None else names.clean_display_name(display_name)
     if not isinstance(password, str) or not (
         MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
     ):
@@ -26,10 +25,19 @@ def register(username: object, password: object) -> User:
             f"password must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters"
         )
     if find_by_username(username) is not None:
-        raise Conflict("that username is taken")
-    user = User(username=username, password_hash=_hasher.hash(password))
+        raise Conflict(N_("that username is taken"), code="username_taken")
+    user = User(
+        username=username,
+        username_key=names.username_key(username),
+        display_name=display_name,
+        password_hash=_hasher.hash(password),
+    )
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same name, registered a moment earlier by someone else
+        db.session.rollback()
+        raise Conflict(N_("that username is taken"), code="username_taken") from None
     return user
 
 
@@ -52,8 +60,15 @@ def authenticate(username: object, password: object) -> User | None:
 
 
 def find_by_username(username: str) -> User | None:
-    return db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    """Case-insensitive: "Alice" logs in (and is found) as alice."""
+    key = names.username_key(username.strip())
+    return db.session.execute(db.select(User).filter_by(username_key=key)).scalar_one_or_none()
 
 
 def serialize(user: User) -> dict:
-    return {"id": user.id, "username": user.username}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.shown_name,
+        "locale": user.locale,
+    }
