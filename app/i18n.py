@@ -11,9 +11,10 @@ from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_translations
 from flask_login import current_user
 
-# BCP 47 tag (what pages, the API and the database use) -> Babel identifier, and the
+# BCP 47 tag (what pages, the API and the database use) -> Babel identifier (its catalog
+# folder in app/translations/: Babel reads "zh_CN" as zh_Hans_CN), and the
 # name of each language in that language (shown by the switcher).
-LOCALES = {"en": "en", "zh-CN": "zh_CN"}
+LOCALES = {"en": "en", "zh-CN": "zh_Hans_CN"}
 LOCALE_NAMES = {"en": "English", "zh-CN": "简体中文"}
 DEFAULT_LOCALE = "en"
 # A person who is not logged in keeps their choice in this cookie for a year.
@@ -39,9 +40,23 @@ def request_locale() -> str:
     if current_user and current_user.is_authenticated:
         chosen = normalise_tag(getattr(current_user, "locale", None))
     chosen = chosen or normalise_tag(request.cookies.get(LOCALE_COOKIE))
-    chosen = chosen or request.accept_languages.best_match(list(LOCALES), DEFAULT_LOCALE)
+    chosen = chosen or _from_accept_language()
     g.natter_locale = chosen
     return chosen
+
+
+def _from_accept_language() -> str:
+    """The best offered language; else the first one sharing a primary language with an
+    accepted one (zh-TW, zh-HK read Simplified Chinese better than English); else English."""
+    exact = request.accept_languages.best_match(list(LOCALES))
+    if exact:
+        return exact
+    primaries = {tag.split("-")[0].lower(): tag for tag in LOCALES}
+    for accepted, _quality in request.accept_languages:
+        tag = primaries.get(accepted.replace("_", "-").split("-")[0].lower())
+        if tag:
+            return tag
+    return DEFAULT_LOCALE
 
 
 def _babel_locale() -> str:
