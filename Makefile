@@ -7,7 +7,7 @@ export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 # Roles tested by Molecule, each on a fresh systemd container.
 MOLECULE_ROLES ?= ffmpeg redis nginx certbot
 
-.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench
+.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench messages
 .DEFAULT_GOAL := help
 
 help:
@@ -16,9 +16,17 @@ help:
 	@echo "make test  run every test (what CI runs)"
 	@echo "make dev   run the app alone on http://127.0.0.1:5000 (SQLite, no other service)"
 	@echo "make bench run every benchmark against its baseline; prints one table"
+	@echo "make messages  extract the text for people into the catalogs (then translate, make setup)"
 
 setup:
 	@ansible/bootstrap.sh
+
+# Text for people: collect every marked string (Python N_/Nn_/gettext, pages, scripts) into
+# the template, merge it into each language's catalog; `make setup` compiles the catalogs.
+PYBABEL_EXTRACT := -F babel.cfg -k N_ -k Nn_:1,2 --no-wrap --sort-by-file --project Natter
+messages: setup
+	pybabel extract $(PYBABEL_EXTRACT) -o app/translations/messages.pot .
+	pybabel update --no-wrap --ignore-obsolete -i app/translations/messages.pot -d app/translations
 
 test: setup lint lint-ansible unit molecule
 

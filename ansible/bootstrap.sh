@@ -34,3 +34,6 @@ if [[ ! -x .venv/bin/python || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; th
     .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
     echo "$wanted" >"$stamp"
 fi
+
+# The message catalogs the app (and each release, see roles/chat_app) reads: .po -> .mo.
+.venv/bin/pybabel compile --statistics -d app/translations 2>&1 | sed 's/^/bootstrap: /'

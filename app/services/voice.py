@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User, utcnow
 from app.services import media, messages
-from app.services.errors import InvalidInput, ServiceError, UnsupportedMedia
+from app.services.errors import N_, InvalidInput, ServiceError, UnsupportedMedia
 
 URL_PREFIX = "/uploads/chat/"
 MAX_CLIENT_DURATION = 24 * 3600
@@ -22,11 +22,12 @@ MAX_CLIENT_DURATION = 24 * 3600
 log = logging.getLogger(__name__)
 
 
-NO_ROOM = "the server has no room for this recording; try again later"
+NO_ROOM = N_("the server has no room for this recording; try again later")
 
 
 class StorageFull(ServiceError):
     status = 507
+    code = "storage_full"
 
 
 def chat_dir(settings) -> Path:
@@ -50,7 +51,7 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
         info = media.probe(incoming, media.MediaLimits.from_settings(settings))
     except media.MediaError as error:
         incoming.unlink(missing_ok=True)
-        raise UnsupportedMedia(str(error)) from None
+        raise UnsupportedMedia(str(error)) from None  # media marks its messages with N_
     raw = folder / f"{key}-raw.{info.raw_extension}"
     os.replace(incoming, raw)
     content = voice_content(raw.name, None, None, info.duration)
@@ -94,7 +95,7 @@ def transcode(message_id: int, settings) -> dict:
     """m4a first; mp3 if that fails; raw alone if both fail. Idempotent."""
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.type != "audio":
-        raise InvalidInput(f"no voice message {message_id}")
+        raise InvalidInput(N_("no voice message %(id)s"), id=message_id)
     content = json.loads(message.content)
     if message.transcode_state != "pending":
         return content
@@ -168,7 +169,7 @@ def parse_client_duration(value: object) -> float | None:
     try:
         duration = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput("duration must be a number of seconds") from None
+        raise InvalidInput(N_("duration must be a number of seconds")) from None
     if not 0 <= duration <= MAX_CLIENT_DURATION:
-        raise InvalidInput("duration is out of range")
+        raise InvalidInput(N_("duration is out of range"))
     return duration

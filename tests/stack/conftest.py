@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-CONTAINER = "natter-stack-test"
+# Another name lets two checkouts run this suite side by side.
+CONTAINER = os.environ.get("NATTER_STACK_CONTAINER", "natter-stack-test")
 IMAGE = "localhost/natter-debian12"
 DOMAIN = "chat.test"
 REDIS_PASSWORD = "stack-test-password"

@@ -65,6 +65,13 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
     assert health == {"status": "ok", "database": "ok", "redis": "ok", "uploads": "ok"}
 
 
+def test_the_release_speaks_chinese_from_its_compiled_catalog(stack):
+    page = stack.curl("-H", "Accept-Language: zh-CN", f"{SITE}/login").stdout
+    assert '<html lang="zh-CN">' in page and "<title>登录 · Natter</title>" in page
+    error = stack.curl("-H", "Accept-Language: zh-CN", f"{SITE}/api/me").stdout
+    assert json.loads(error) == {"error": "请先登录", "code": "login_required"}
+
+
 def test_plain_http_redirects_to_https(stack):
     head = stack.curl("-I", f"http://{DOMAIN}/chat").stdout
     assert head.startswith("HTTP/1.1 301")
