@@ -33,6 +33,9 @@ class Settings:
     ratelimit_register: str = "5 per minute"
     ratelimit_post: str = "60 per minute"
     ratelimit_upload: str = "20 per minute"
+    # People search, per account: enough to type a name with autocomplete (one request
+    # per pause), too few to walk the whole user list.
+    ratelimit_search: str = "60 per minute"
     ffmpeg_bin: str = "ffmpeg"
     ffprobe_bin: str = "ffprobe"
     # Wall-clock cap for one ffmpeg run; a 5-minute message transcodes in ~3 s here.
