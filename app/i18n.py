@@ -5,6 +5,8 @@ the source language (the msgids); every other language has a catalog. Scripts ge
 same compiled catalog as JSON (see js_catalog), never a second copy kept by hand.
 """
 
+import logging
+
 from babel import Locale
 from babel.plural import _plural_tags
 from flask import Flask, current_app, g, request
@@ -22,6 +24,7 @@ LOCALE_COOKIE = "natter_locale"
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 babel = Babel()
+log = logging.getLogger(__name__)
 
 
 def normalise_tag(value: object) -> str | None:
@@ -37,8 +40,11 @@ def request_locale() -> str:
     if "natter_locale" in g:
         return g.natter_locale
     chosen = None
-    if current_user and current_user.is_authenticated:
-        chosen = normalise_tag(getattr(current_user, "locale", None))
+    try:
+        if current_user and current_user.is_authenticated:
+            chosen = normalise_tag(getattr(current_user, "locale", None))
+    except Exception:  # noqa: BLE001 - the database is down: still answer in a language
+        log.warning("the account's language is unavailable", exc_info=True)
     chosen = chosen or normalise_tag(request.cookies.get(LOCALE_COOKIE))
     chosen = chosen or _from_accept_language()
     g.natter_locale = chosen
