@@ -1,7 +1,6 @@
 """A zh-CN and an English person chat in real Chromium, each in their own language."""
 
-from tests.app.test_live_and_limits import HttpUser
-from tests.browser.chromium import chromium, start_conversation
+from tests.browser.chromium import chromium, register, start_conversation
 
 PASSWORD = "long password"
 
@@ -17,8 +16,8 @@ def register_with_display_name(page, base_url, username, display_name):
 
 def test_a_chinese_and_an_english_person_chat(gunicorn_factory):
     base = gunicorn_factory({})
-    HttpUser(base, "carol")
     with chromium() as browser:
+        register(browser.new_context().new_page(), base, "carol", PASSWORD)
         xiaoming = browser.new_context(locale="zh-CN").new_page()
         bob = browser.new_context(locale="en-US").new_page()
         register_with_display_name(xiaoming, base, "小明", "明明 🐼")
@@ -71,9 +70,8 @@ def test_a_chinese_and_an_english_person_chat(gunicorn_factory):
 
 def test_find_people_and_reopen_the_same_conversation(gunicorn_factory):
     base = gunicorn_factory({})
-    friend = HttpUser(base, "Bob")
-    friend.post("/api/auth/logout")
     with chromium() as browser:
+        register(browser.new_context().new_page(), base, "Bob", PASSWORD)
         page = browser.new_context(locale="en-US").new_page()
         register_with_display_name(page, base, "alice", "Alice")
         field = "#new-conversation input[name=participants]"
