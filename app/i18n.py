@@ -8,10 +8,11 @@ same compiled catalog as JSON (see js_catalog), never a second copy kept by hand
 import logging
 
 from babel import Locale
-from babel.plural import _plural_tags
 from flask import Flask, current_app, g, request
-from flask_babel import Babel, get_translations
+from flask_babel import get_translations
 from flask_login import current_user
+
+from app.extensions import babel
 
 # BCP 47 tag (what pages, the API and the database use) -> Babel identifier (its catalog
 # folder in app/translations/: Babel reads "zh_CN" as zh_Hans_CN), and the
@@ -23,7 +24,8 @@ DEFAULT_LOCALE = "en"
 LOCALE_COOKIE = "natter_locale"
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
-babel = Babel()
+# CLDR plural categories in the order Babel numbers gettext's plural forms.
+PLURAL_ORDER = ("zero", "one", "two", "few", "many", "other")
 log = logging.getLogger(__name__)
 
 
@@ -72,7 +74,7 @@ def _babel_locale() -> str:
 def plural_categories(babel_id: str) -> list[str]:
     """CLDR plural categories in gettext index order (the order Babel writes Plural-Forms)."""
     tags = Locale.parse(babel_id).plural_form.tags | {"other"}
-    return [tag for tag in _plural_tags if tag in tags]
+    return [tag for tag in PLURAL_ORDER if tag in tags]
 
 
 def js_catalog() -> dict:
