@@ -36,11 +36,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     events.init_app(app)
     security_headers.init_app(app)
 
-    from app.routes import auth, chat, errors, main, profile
+    from app.routes import auth, chat, errors, main, profile, users
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/api")
     app.register_blueprint(profile.bp, url_prefix="/api")
+    app.register_blueprint(users.bp, url_prefix="/api/users")
     app.register_blueprint(chat.bp, url_prefix="/api/chat")
     errors.register(app)
     return app

@@ -69,6 +69,9 @@ class Settings:
         "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
         "base-uri 'self'; form-action 'self'"
     )
+    # People search, per account: enough to type a name with autocomplete (one request
+    # per pause), too few to walk the whole user list.
+    ratelimit_search: str = "60 per minute"
     ffmpeg_bin: str = "ffmpeg"
     ffprobe_bin: str = "ffprobe"
     # Wall-clock cap for one ffmpeg run; a 5-minute message transcodes in ~3 s here.

@@ -5,11 +5,14 @@ the source language (the msgids); every other language has a catalog. Scripts ge
 same compiled catalog as JSON (see js_catalog), never a second copy kept by hand.
 """
 
+import logging
+
 from babel import Locale
-from babel.plural import _plural_tags
 from flask import Flask, current_app, g, request
-from flask_babel import Babel, get_translations
+from flask_babel import get_translations
 from flask_login import current_user
+
+from app.extensions import babel
 
 # BCP 47 tag (what pages, the API and the database use) -> Babel identifier (its catalog
 # folder in app/translations/: Babel reads "zh_CN" as zh_Hans_CN), and the
@@ -21,7 +24,9 @@ DEFAULT_LOCALE = "en"
 LOCALE_COOKIE = "natter_locale"
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
-babel = Babel()
+# CLDR plural categories in the order Babel numbers gettext's plural forms.
+PLURAL_ORDER = ("zero", "one", "two", "few", "many", "other")
+log = logging.getLogger(__name__)
 
 
 def normalise_tag(value: object) -> str | None:
@@ -37,8 +42,11 @@ def request_locale() -> str:
     if "natter_locale" in g:
         return g.natter_locale
     chosen = None
-    if current_user and current_user.is_authenticated:
-        chosen = normalise_tag(getattr(current_user, "locale", None))
+    try:
+        if current_user and current_user.is_authenticated:
+            chosen = normalise_tag(getattr(current_user, "locale", None))
+    except Exception:  # noqa: BLE001 - the database is down: still answer in a language
+        log.warning("the account's language is unavailable", exc_info=True)
     chosen = chosen or normalise_tag(request.cookies.get(LOCALE_COOKIE))
     chosen = chosen or _from_accept_language()
     g.natter_locale = chosen
@@ -66,7 +74,7 @@ def _babel_locale() -> str:
 def plural_categories(babel_id: str) -> list[str]:
     """CLDR plural categories in gettext index order (the order Babel writes Plural-Forms)."""
     tags = Locale.parse(babel_id).plural_form.tags | {"other"}
-    return [tag for tag in _plural_tags if tag in tags]
+    return [tag for tag in PLURAL_ORDER if tag in tags]
 
 
 def js_catalog() -> dict:

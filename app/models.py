@@ -22,6 +22,8 @@ class User(UserMixin, db.Model):
     username_key: Mapped[str] = mapped_column(String(128), unique=True)
     # What others see (any script, emoji); None shows the username.
     display_name: Mapped[str | None] = mapped_column(String(40))
+    # The display name folded like username_key: people search matches its prefix.
+    display_name_key: Mapped[str | None] = mapped_column(String(160), index=True)
     # The language chosen in the UI ("en", "zh-CN"); None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))

@@ -18,6 +18,7 @@ def register(username: object, password: object, display_name: object = None) ->
         username=username,
         username_key=names.username_key(username),
         display_name=display_name,
+        display_name_key=names.username_key(display_name),
         password_hash=passwords.hash_password(password),
     )
     db.session.add(user)

@@ -54,8 +54,9 @@ def clean_username(value: object) -> str:
 
 
 def username_key(name: str) -> str:
-    """The form usernames are compared in: NFKC case-folded, so "Alice", "alice" and the
-    full-width "ａｌｉｃｅ" are one name (the case mapping of RFC 8265's UsernameCaseMapped)."""
+    """The form names are compared in: NFKC case-folded, so "Alice", "alice" and the
+    full-width "ａｌｉｃｅ" are one name (the case mapping of RFC 8265's UsernameCaseMapped).
+    Display names are folded the same way for people search."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
     return folded
 

@@ -31,6 +31,7 @@ def update(user: User, changes: dict) -> User:
     values = {}
     if "display_name" in changes:
         values["display_name"] = names.clean_display_name(changes["display_name"])
+        values["display_name_key"] = names.username_key(values["display_name"])
     if "locale" in changes:
         values["locale"] = clean_locale(changes["locale"])
     for field, value in values.items():

@@ -176,3 +176,18 @@ def test_locale_needs_json_and_csrf(api_for):
     forged = alice.client.put("/api/locale", json={"locale": "zh-CN"})
     assert forged.status_code == 400 and forged.get_json()["code"] == "csrf_failed"
     assert alice.get("/api/me").get_json()["locale"] is None
+
+
+def test_error_pages_in_the_persons_language(app):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    client = app.test_client()
+    crashed = client.get("/boom", headers=ZH)
+    assert crashed.status_code == 500 and page_lang(crashed) == "zh-CN"
+    assert "服务器内部错误" in crashed.get_data(as_text=True)
+    english = client.get("/boom")
+    assert english.status_code == 500 and "internal error" in english.get_data(as_text=True)
+    missing = client.get("/nowhere", headers={"Accept-Language": "en"})
+    assert missing.status_code == 404 and "<h1>404</h1>" in missing.get_data(as_text=True)

@@ -1,7 +1,6 @@
 """A zh-CN and an English person chat in real Chromium, each in their own language."""
 
-from tests.app.test_live_and_limits import HttpUser
-from tests.browser.chromium import chromium, start_conversation
+from tests.browser.chromium import chromium, register, start_conversation
 
 PASSWORD = "long password"
 
@@ -17,8 +16,8 @@ def register_with_display_name(page, base_url, username, display_name):
 
 def test_a_chinese_and_an_english_person_chat(gunicorn_factory):
     base = gunicorn_factory({})
-    HttpUser(base, "carol")
     with chromium() as browser:
+        register(browser.new_context().new_page(), base, "carol", PASSWORD)
         xiaoming = browser.new_context(locale="zh-CN").new_page()
         bob = browser.new_context(locale="en-US").new_page()
         register_with_display_name(xiaoming, base, "小明", "明明 🐼")
@@ -67,3 +66,25 @@ def test_a_chinese_and_an_english_person_chat(gunicorn_factory):
         laptop.wait_for_url("**/chat")
         assert laptop.get_attribute("html", "lang") == "zh-CN"
         assert laptop.inner_text("#logout") == "退出登录"
+
+
+def test_find_people_and_reopen_the_same_conversation(gunicorn_factory):
+    base = gunicorn_factory({})
+    with chromium() as browser:
+        register(browser.new_context().new_page(), base, "Bob", PASSWORD)
+        page = browser.new_context(locale="en-US").new_page()
+        register_with_display_name(page, base, "alice", "Alice")
+        field = "#new-conversation input[name=participants]"
+        page.type(field, "b")
+        page.type(field, "O")  # case does not matter; suggestions start at 2 characters
+        page.wait_for_selector("#people-suggestions button.suggestion")
+        assert page.inner_text("#people-suggestions button.suggestion") == "Bob @Bob"
+        page.click("#people-suggestions button.suggestion")
+        assert page.input_value(field) == "Bob, "
+        page.click("#new-conversation button[type=submit]")
+        page.wait_for_selector("#conversation:not([hidden])")
+        first = page.evaluate("document.querySelectorAll('#conversations li').length")
+        # The same person again: the existing conversation opens, no duplicate appears.
+        start_conversation(page, "bob")
+        page.wait_for_function("document.querySelector('#new-conversation input').value === ''")
+        assert page.evaluate("document.querySelectorAll('#conversations li').length") == first == 1

@@ -1,4 +1,4 @@
-"""users: username_key (case-folded, unique), display_name, locale
+"""users: username_key (case-folded, unique), display_name (+ folded key), locale
 
 Revision ID: 0002_names_and_locale
 Revises: 0002
@@ -26,6 +26,7 @@ def upgrade():
     with op.batch_alter_table('users') as batch_op:
         batch_op.add_column(sa.Column('username_key', sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column('display_name', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('display_name_key', sa.String(length=160), nullable=True))
         batch_op.add_column(sa.Column('locale', sa.String(length=16), nullable=True))
 
     connection = op.get_bind()
@@ -41,18 +42,24 @@ def upgrade():
         )
     for user_id, username in users:
         connection.execute(
-            sa.text('UPDATE users SET username_key = :key, display_name = :name WHERE id = :id'),
+            sa.text(
+                'UPDATE users SET username_key = :key, display_name = :name,'
+                ' display_name_key = :key WHERE id = :id'
+            ),
             {'key': _key(username), 'name': username, 'id': user_id},
         )
 
     with op.batch_alter_table('users') as batch_op:
         batch_op.alter_column('username_key', existing_type=sa.String(length=128), nullable=False)
         batch_op.create_unique_constraint('uq_users_username_key', ['username_key'])
+        batch_op.create_index('ix_users_display_name_key', ['display_name_key'])
 
 
 def downgrade():
     with op.batch_alter_table('users') as batch_op:
+        batch_op.drop_index('ix_users_display_name_key')
         batch_op.drop_constraint('uq_users_username_key', type_='unique')
         batch_op.drop_column('locale')
+        batch_op.drop_column('display_name_key')
         batch_op.drop_column('display_name')
         batch_op.drop_column('username_key')

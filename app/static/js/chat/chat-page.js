@@ -3,6 +3,7 @@ import { _, formatDateTime, formatList, formatTime, ngettext } from "../i18n.js"
 import { api, csrfToken } from "./api.js";
 import { LiveFeed } from "./live.js";
 import { splitNames } from "./names.js";
+import { attachPeopleSearch } from "./people-search.js";
 
 const root = document.getElementById("chat");
 const list = document.getElementById("conversations");
@@ -228,3 +229,7 @@ loadConversations().then(() => {
   if (state.conversations.length) openConversation(state.conversations[0]);
 });
 live.start();
+attachPeopleSearch(
+  document.getElementById("new-conversation").participants,
+  document.getElementById("people-suggestions"),
+);

@@ -1,6 +1,6 @@
 // Lists of names as people type them: ASCII ",", full-width "，" and the enumeration
 // comma "、" (what Chinese input methods give) all separate names.
-const SEPARATORS = /[,，、;；]/;
+export const SEPARATORS = /[,，、;；]/;
 
 export function splitNames(text) {
   return text
