@@ -5,8 +5,10 @@ in teardown; names of mount points carry the `natter-faults-` prefix.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -93,12 +95,18 @@ def redis_process(tmp_path_factory):
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """mount(size_kib) -> a fresh tmpfs of that size, unmounted at the end."""
+def small_disk():
+    """mount(size_kib) -> a fresh tmpfs of that size, unmounted at the end.
+
+    Mounted under /tmp rather than pytest's private (0700) folders, so that ffmpeg,
+    which drops to `nobody` when the tests run as root, can reach it.
+    """
     mounted = []
+    parent = Path(tempfile.mkdtemp(prefix="natter-faults-"))
+    parent.chmod(0o755)
 
     def mount(size_kib: int) -> Path:
-        point = tmp_path / f"natter-faults-disk-{len(mounted)}"
+        point = parent / f"disk-{len(mounted)}"
         point.mkdir()
         result = subprocess.run(
             ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", "tmpfs", str(point)],
@@ -113,6 +121,7 @@ def small_disk(tmp_path):
     yield mount
     for point in reversed(mounted):
         subprocess.run(["umount", "--lazy", str(point)], check=True)
+    shutil.rmtree(parent)
 
 
 def fill(folder: Path, leave_bytes: int) -> Path:
