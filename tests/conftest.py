@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 
 from app import create_app
 from app.config import Settings
@@ -194,7 +195,18 @@ def start_app(env: dict, log, workers: int = 1) -> tuple[subprocess.Popen, str]:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     wait_for_port(port, process)
-    return process, f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    wait_for_workers(base, process)
+    return process, base
+
+
+def wait_for_workers(base: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Gunicorn's master listens at once; its workers answer only once they loaded the app
+    (seconds on a busy machine): wait for a first answer before the test starts."""
+    try:
+        requests.get(f"{base}/healthz", timeout=timeout)
+    except requests.RequestException as error:
+        raise RuntimeError(f"Gunicorn (exit {process.poll()}) never answered: {error}") from None
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.benchmarks.web_stack import ROLES, render, role_defaults
 from tests.conftest import (
@@ -23,6 +22,7 @@ from tests.conftest import (
     start_redis,
     stop_process,
     wait_for_port,
+    wait_for_workers,
 )
 from tests.voice.test_worker import start_worker  # noqa: F401 - the fixture, shared here
 
@@ -39,14 +39,6 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"{what}: not after {timeout} s")
-
-
-def answers(url: str) -> bool:
-    try:
-        requests.get(url, timeout=DEADLINE_SECONDS)
-        return True
-    except requests.RequestException:
-        return False
 
 
 @pytest.fixture
@@ -73,8 +65,7 @@ def deployed_app(tmp_path):
         started.append(process)
         wait_for_port(port, process)
         base = f"http://127.0.0.1:{port}"
-        # The master listens at once; its workers answer once they have loaded the app.
-        wait_until(lambda: answers(f"{base}/healthz"), DEADLINE_SECONDS, "Gunicorn workers")
+        wait_for_workers(base, process)
         return base
 
     yield start
