@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import redis
-import requests
 
 from app import create_app
 from app.config import Settings

@@ -21,8 +21,8 @@ from tests.conftest import (
     migrate_database,
     start_redis,
     stop_process,
-    wait_for_port,
     wait_for_http,
+    wait_for_port,
 )
 from tests.voice.test_worker import start_worker  # noqa: F401 - the fixture, shared here
 
