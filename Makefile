@@ -4,8 +4,9 @@ SHELL := /bin/bash
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
-# Roles tested by Molecule, each on a fresh systemd container.
-MOLECULE_ROLES ?= ffmpeg redis nginx certbot
+# Roles tested by Molecule, each on a fresh systemd container of each distribution.
+export MOLECULE_ROLES ?= ffmpeg redis nginx certbot
+export MOLECULE_DISTROS ?= debian12 debian13
 
 .PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench messages
 .DEFAULT_GOAL := help
@@ -41,13 +42,8 @@ lint-ansible:
 test-image:
 	@ansible/test-image/build.sh
 
-molecule: test-image
-	@set -e; for role in $(MOLECULE_ROLES); do \
-		echo "== molecule test: $$role"; \
-		start=$$(date +%s); \
-		(cd roles/$$role && molecule test); \
-		echo "== molecule test: $$role passed in $$(( $$(date +%s) - start )) s"; \
-	done
+molecule:
+	@ansible/molecule-matrix.sh
 
 unit:
 	pytest -q tests
