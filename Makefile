@@ -5,9 +5,9 @@ VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 # Roles tested by Molecule, each on a fresh systemd container.
-MOLECULE_ROLES ?= ffmpeg redis nginx certbot
+MOLECULE_ROLES ?= base ffmpeg redis nginx certbot
 
-.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench
+.PHONY: deploy-setup setup test lint lint-ansible unit molecule test-image dev up down rollback bench
 .DEFAULT_GOAL := help
 
 help:
