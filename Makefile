@@ -16,9 +16,15 @@ help:
 	@echo "make test  run every test (what CI runs)"
 	@echo "make dev   run the app alone on http://127.0.0.1:5000 (SQLite, no other service)"
 	@echo "make bench run every benchmark against its baseline; prints one table"
+	@echo "make deploy-setup  only the virtualenv with Ansible: all that deploying needs"
 
+# Deploying needs only this (any Linux or macOS machine with Python 3.11+ and git).
+deploy-setup:
+	@ansible/bootstrap.sh deploy
+
+# The test toolchain as well (Debian packages, dev tools): for up, test and bench.
 setup:
-	@ansible/bootstrap.sh
+	@ansible/bootstrap.sh test
 
 test: setup lint lint-ansible unit molecule
 
