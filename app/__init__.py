@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.models import User
-from app.services import events
+from app.services import events, metrics
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
     events.init_app(app)
+    metrics.init_app(app)
 
     from app.routes import auth, chat, errors, main
 

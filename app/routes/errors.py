@@ -6,6 +6,7 @@ from flask import jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.services import metrics
 from app.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def register(app) -> None:
 
     @app.errorhandler(429)
     def rate_limited(error):
+        metrics.RATE_LIMIT_HITS.labels(metrics.current_route()).inc()
         response = jsonify(error=f"too many requests: limit {error.description}")
         response.status_code = 429
         limit = getattr(error, "limit", None)

@@ -17,6 +17,8 @@ from collections import defaultdict
 import redis
 from flask import current_app
 
+from app.services import metrics
+
 CHANNEL = "natter:events"
 # A page that stops reading loses its stream rather than growing memory without bound.
 SUBSCRIBER_QUEUE_SIZE = 256
@@ -42,6 +44,7 @@ class EventHub:
                     target=self._listen, name="natter-events", daemon=True
                 )
                 self._listener.start()
+        metrics.OPEN_STREAMS.inc()
         return subscription
 
     def unsubscribe(self, user_id: int, subscription: queue.Queue) -> None:
@@ -49,6 +52,7 @@ class EventHub:
             self._subscribers[user_id].discard(subscription)
             if not self._subscribers[user_id]:
                 del self._subscribers[user_id]
+        metrics.OPEN_STREAMS.dec()
 
     def publish(self, user_ids: list[int], event: str, data: dict) -> None:
         payload = json.dumps({"user_ids": user_ids, "event": event, "data": data})

@@ -6,11 +6,12 @@ import json
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User
-from app.services import events, media, messages
+from app.services import events, media, messages, metrics
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMedia
 
 URL_PREFIX = "/uploads/chat/"
@@ -45,6 +46,8 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
         incoming.unlink(missing_ok=True)
         raise UnsupportedMedia(str(error)) from None
     raw_name = f"{key}-raw.{info.raw_extension}"
+    metrics.UPLOADS.inc()
+    metrics.UPLOAD_BYTES.inc(incoming.stat().st_size)
     os.replace(incoming, folder / raw_name)
     content = voice_content(raw_name, None, None, info.duration)
     message = messages.create(conversation, sender, "audio", json.dumps(content), media_key=key)
@@ -67,11 +70,14 @@ def transcode(message_id: int, settings) -> dict:
     produced = {}
     for extension, convert in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
         target = folder / f"{message.media_key}.{extension}"
+        started = time.perf_counter()
         try:
             convert(raw, target, limits)
         except (media.MediaError, OSError) as error:
+            metrics.observe_transcode(extension, "error", started)
             log.warning("voice message %s: %s transcode failed: %s", message_id, extension, error)
             continue
+        metrics.observe_transcode(extension, "ok", started)
         produced[extension] = target
         break
     duration = content["duration"]
