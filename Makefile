@@ -5,10 +5,10 @@ VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 # Roles tested by Molecule, each on a fresh systemd container of each distribution.
-export MOLECULE_ROLES ?= ffmpeg redis nginx certbot
+export MOLECULE_ROLES ?= base ffmpeg redis nginx certbot
 export MOLECULE_DISTROS ?= debian12 debian13
 
-.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench messages
+.PHONY: deploy-setup setup test lint lint-ansible unit molecule test-image dev up down rollback bench messages
 .DEFAULT_GOAL := help
 
 help:
@@ -18,9 +18,15 @@ help:
 	@echo "make dev   run the app alone on http://127.0.0.1:5000 (SQLite, no other service)"
 	@echo "make bench run every benchmark against its baseline; prints one table"
 	@echo "make messages  extract the text for people into the catalogs (then translate, make setup)"
+	@echo "make deploy-setup  only the virtualenv with Ansible: all that deploying needs"
 
+# Deploying needs only this (any Linux or macOS machine with Python 3.11+ and git).
+deploy-setup:
+	@ansible/bootstrap.sh deploy
+
+# The test toolchain as well (Debian packages, dev tools): for up, test and bench.
 setup:
-	@ansible/bootstrap.sh
+	@ansible/bootstrap.sh test
 
 # Text for people: collect every marked string (Python N_/Nn_/gettext, pages, scripts) into
 # the template, merge it into each language's catalog; `make setup` compiles the catalogs.

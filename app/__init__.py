@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import i18n, security_headers
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
-from app.services import events, sessions
+from app.services import events, metrics, sessions
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     i18n.init_app(app)
     events.init_app(app)
     security_headers.init_app(app)
+    metrics.init_app(app)
 
     from app.routes import auth, chat, errors, main, profile, users
 

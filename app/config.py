@@ -1,5 +1,6 @@
 """One settings object, read from the environment once at start-up."""
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -86,6 +87,9 @@ class Settings:
     voice_bitrate: str = "48k"
     ffmpeg_aac_encoder: str = "aac"
     ffmpeg_mp3_encoder: str = "libmp3lame"
+    # Who may read /metrics besides loopback: comma-separated addresses or networks (CIDR)
+    # of the Prometheus servers. Everyone else gets 404. Nginx applies the same list.
+    metrics_allowed_networks: str = ""
 
     @property
     def is_development(self) -> bool:
@@ -117,6 +121,13 @@ class Settings:
             raise SettingsError(f"APP_ENV must be development or production, not {self.app_env!r}")
         if not self.secret_key and not self.is_development:
             raise SettingsError("SECRET_KEY is required outside development; refusing to start")
+        for part in filter(None, map(str.strip, self.metrics_allowed_networks.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"METRICS_ALLOWED_NETWORKS: {part!r} is not an address or network"
+                ) from None
         if self.uploads_accel_prefix and not (
             self.uploads_accel_prefix.startswith("/") and self.uploads_accel_prefix.endswith("/")
         ):

@@ -68,6 +68,16 @@ def dispatch(message_id: int) -> None:
         current_app.logger.warning("Redis failed while the upload waited: %s", error)
 
 
+def queue_depth(current_settings) -> int | None:
+    """Jobs waiting in the transcode queue; None without Redis or when it does not answer."""
+    if not current_settings.redis_url:
+        return None
+    try:
+        return queue_for(current_settings).count
+    except redis.RedisError:
+        return None
+
+
 def wait_for(job: Job, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

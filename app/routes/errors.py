@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.services import metrics
 from app.services.errors import N_, ServiceError
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def register(app) -> None:
 
     @app.errorhandler(429)
     def rate_limited(error):
+        metrics.RATE_LIMIT_HITS.labels(metrics.current_route()).inc()
         text = gettext("too many requests: limit %(limit)s", limit=error.description)
         response = json_error(text, "rate_limited", 429)
         limit = getattr(error, "limit", None)

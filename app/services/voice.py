@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User, utcnow
-from app.services import media, messages
+from app.services import media, messages, metrics
 from app.services.errors import N_, InvalidInput, ServiceError, UnsupportedMedia
 
 URL_PREFIX = "/uploads/chat/"
@@ -53,6 +54,8 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
         incoming.unlink(missing_ok=True)
         raise UnsupportedMedia(str(error)) from None  # media marks its messages with N_
     raw = folder / f"{key}-raw.{info.raw_extension}"
+    metrics.UPLOADS.inc()
+    metrics.UPLOAD_BYTES.inc(incoming.stat().st_size)
     os.replace(incoming, raw)
     content = voice_content(raw.name, None, None, info.duration)
     try:
@@ -105,13 +108,16 @@ def transcode(message_id: int, settings) -> dict:
     produced, duration = {}, content["duration"]
     for extension, convert in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
         target = folder / f"{message.media_key}.{extension}"
+        started = time.perf_counter()
         try:
             convert(raw, target, limits)
             duration = media.verify_output(target, content["duration"], limits)
         except (media.MediaError, OSError) as error:
             target.unlink(missing_ok=True)  # never publish a half-written file
+            metrics.observe_transcode(extension, "error", started)
             log.warning("voice message %s: %s transcode failed: %s", message_id, extension, error)
             continue
+        metrics.observe_transcode(extension, "ok", started)
         produced[extension] = target
         break
     if not produced:

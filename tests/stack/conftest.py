@@ -67,6 +67,9 @@ class Stack:
             CONTAINER,
             "--hostname",
             CONTAINER,
+            # The base role's nftables firewall, in the container's own network namespace.
+            "--cap-add",
+            "NET_ADMIN",
             "-p",
             "127.0.0.1::80",
             "-p",

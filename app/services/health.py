@@ -1,0 +1,26 @@
+"""Health of what the app depends on: the database, Redis when configured, upload room."""
+
+import redis
+from sqlalchemy import text
+
+from app.extensions import db
+from app.services import redis_link, voice
+
+
+def check(settings) -> dict:
+    """{"status", "database", "redis", "uploads"}: "ok", "disabled" or "error: ..." each."""
+    report = {"status": "ok", "database": "ok", "redis": "disabled"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure makes the host unhealthy
+        report.update(status="error", database=f"error: {error.__class__.__name__}")
+    if settings.redis_url:
+        try:
+            redis_link.client(settings.redis_url, settings).ping()
+            report["redis"] = "ok"
+        except redis.RedisError as error:
+            report.update(status="error", redis=f"error: {error.__class__.__name__}")
+    report["uploads"] = voice.room_report(settings)
+    if report["uploads"] != "ok":
+        report["status"] = "error"
+    return report
