@@ -10,8 +10,13 @@ import ipaddress
 import os
 import time
 
-from flask import g, request
-from prometheus_client import (
+# A command run while the units are stopped (a migration, an admin command) finds no
+# samples folder; it then keeps its samples to itself instead of failing at import.
+if not os.path.isdir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "/"):
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR")
+
+from flask import g, request  # noqa: E402 - after the environment check above
+from prometheus_client import (  # noqa: E402
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -21,7 +26,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Methods the app serves; anything else is counted as "other" so labels stay few.

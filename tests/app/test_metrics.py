@@ -1,6 +1,8 @@
 """/metrics: who may read it, what it counts, and the sums over Gunicorn's processes."""
 
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import create_app
 from app.config import Settings, SettingsError
 from app.extensions import db
-from tests.conftest import ApiClient, make_settings
+from tests.conftest import ROOT, ApiClient, app_environment, make_settings
 from tests.voice.test_upload import upload, user, voice_app
 
 
@@ -80,6 +82,17 @@ def test_a_bad_monitoring_network_is_refused_at_start():
         Settings.from_env(
             {"APP_ENV": "development", "METRICS_ALLOWED_NETWORKS": "10.0.0.0/8, nonsense"}
         )
+
+
+def test_a_missing_samples_folder_does_not_stop_a_command(tmp_path):
+    """flask db ... with natter.env loaded while the units (and their folder) are down."""
+    env = app_environment(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "absent"))
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "absent").exists()
 
 
 def test_requests_are_counted_by_route_and_status(client):
