@@ -10,6 +10,10 @@ from tests.conftest import ROOT
 
 MEASURED = [
     "transcode",
+    "voice m4a, en:",
+    "voice m4a, cmn:",
+    "voice mp3, en:",
+    "voice mp3, cmn:",
     "upload → playable",
     "full file",
     "Range: bytes=0-1",
