@@ -72,16 +72,19 @@ def speed(clip: Path, args: dict, folder: Path, extension: str, runs: int) -> di
 
 def run(folder: Path, clip_seconds: int, runs: int, smoke: bool) -> list[Row]:
     folder.mkdir(exist_ok=True)
-    items = audio.corpus(folder)
-    if smoke:  # one sentence, one recorder per language: proves the row works
-        items = [item for item in items if item[2].name.endswith("0.webm")]
+    # Smoke: one sentence per language (both recorders), proving each row works.
+    items = audio.corpus(folder, 1 if smoke else None)
+    clips = {
+        language: looped(
+            folder, language, sorted({s for lang, s, _ in items if lang == language}), clip_seconds
+        )
+        for language in audio.CORPUS
+    }
     rows = []
     for extension in CHOSEN:
         args = {"new": CHOSEN[extension](media.MediaLimits()), "old": PREVIOUS[extension]}
-        for language in audio.CORPUS:
+        for language, clip in clips.items():
             mine = [item for item in items if item[0] == language]
-            sources = sorted({source for _, source, _ in mine})
-            clip = looped(folder, language, sources, clip_seconds)
             cpu = speed(clip, args, folder, extension, runs)
             new_q, new_kb = quality(mine, args["new"], folder, extension)
             old_q, old_kb = quality(mine, args["old"], folder, extension)

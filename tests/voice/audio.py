@@ -117,11 +117,12 @@ def envelope_correlation(recorded: Path, reference: Path) -> float:
     return best
 
 
-def corpus(folder: Path) -> list[tuple[str, Path, Path]]:
-    """(language, source WAV, recording) for every sentence as every browser records it."""
+def corpus(folder: Path, per_language: int | None = None) -> list[tuple[str, Path, Path]]:
+    """(language, source WAV, recording) for every sentence as every browser records it
+    (only the first `per_language` sentences of each language, if given)."""
     items = []
     for language, sentences in CORPUS.items():
-        for number, sentence in enumerate(sentences):
+        for number, sentence in enumerate(sentences[:per_language]):
             source = folder / f"{language}{number}.wav"
             if not source.exists():
                 speak(sentence, source, voice=language)
