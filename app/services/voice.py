@@ -128,8 +128,18 @@ def transcode(message_id: int, settings) -> dict:
         produced.get("mp3") and produced["mp3"].name,
         duration,
     )
+    content.update(waveform_field(raw, limits, message_id))
     settle(message, content, "done" if produced else "failed")
     return content
+
+
+def waveform_field(raw: Path, limits, message_id: int) -> dict:
+    """{"waveform": [peaks]} for the player, or nothing: a message plays without one."""
+    try:
+        return {"waveform": media.waveform(raw, limits)}
+    except (media.MediaError, OSError) as error:
+        log.warning("voice message %s: no waveform: %s", message_id, error)
+        return {}
 
 
 def settle(message: ChatMessage, content: dict, state: str) -> None:

@@ -16,6 +16,7 @@ from tests.benchmarks import (
     bench_file_serving,
     bench_live_delivery,
     bench_polling,
+    bench_sound,
     bench_transcode,
     bench_upload_playable,
     provisioning,
@@ -31,6 +32,7 @@ UPLOAD_CLIP_SECONDS = 10
 class Budget:
     transcode_clip_seconds: int
     transcode_runs: int
+    sound_runs: int
     uploads: int
     load_seconds: float
     load_rounds: int
@@ -38,12 +40,15 @@ class Budget:
     live_messages: int
 
 
-FULL = Budget(60, 7, 10, 3, 3, (100, 500), 30)
-SMOKE = Budget(10, 1, 2, 1, 1, (5,), 3)
+FULL = Budget(60, 7, 5, 10, 3, 3, (100, 500), 30)
+SMOKE = Budget(10, 1, 1, 2, 1, 1, (5,), 3)
 
 
-def run(budget: Budget, folder: Path) -> list:
+def run(budget: Budget, folder: Path, smoke: bool) -> list:
     rows = bench_transcode.run(folder, budget.transcode_clip_seconds, budget.transcode_runs)
+    rows += bench_sound.run(
+        folder / "sound", budget.transcode_clip_seconds, budget.sound_runs, smoke
+    )
     clip = bench_transcode.make_clip(folder, UPLOAD_CLIP_SECONDS)
     with web_stack(folder / "stack") as stack:
         rows += bench_upload_playable.run(stack, clip, UPLOAD_CLIP_SECONDS, budget.uploads)
@@ -59,7 +64,7 @@ def main() -> None:
     smoke = parser.parse_args().smoke
     folder = Path(tempfile.mkdtemp(prefix="natter-bench-"))
     try:
-        rows = run(SMOKE if smoke else FULL, folder)
+        rows = run(SMOKE if smoke else FULL, folder, smoke)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     worst = slowest(rows)

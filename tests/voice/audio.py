@@ -4,9 +4,33 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+from pesq import pesq
 
 SENTENCE = "Hello from Natter. This voice message should play on every phone, iPhones included."
 OTHER_SENTENCE = "Completely different words, spoken at another pace, about the weather in spring."
+
+# The PESQ corpus: a few sentences per language, 6-10 s each as espeak-ng says them.
+CORPUS = {
+    "en": [
+        "Hello from Natter. This voice message should play on every phone, iPhones included,"
+        " and it should sound just like the recording.",
+        "Completely different words, spoken at another pace, about the weather in spring and"
+        " the trains that run late on Sundays.",
+        "Please call me back when you have a minute; I left the keys with the neighbour, and"
+        " the parcel should arrive tomorrow morning.",
+    ],
+    "cmn": [
+        "你好，这是一条语音消息。我们明天上午十点在火车站见面。",
+        "今天天气很好，春天的花都开了。下午一起去公园散步吧。",
+        "有空给我回个电话。钥匙放在邻居家里，包裹明天送到。",
+    ],
+}
+# As browsers record: Chrome's WebM/Opus, Firefox's Ogg/Opus; 48 kHz mono.
+RECORDED = {
+    "webm": ["-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "48k", "-f", "webm"],
+    "ogg": ["-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-f", "ogg"],
+}
+PESQ_RATE = 16000
 
 # How each accepted upload format is made from the speech WAV.
 FORMATS = {
@@ -22,10 +46,10 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
 
 
-def speak(text: str, target: Path, rate: int = 48000) -> Path:
+def speak(text: str, target: Path, rate: int = 48000, voice: str = "en") -> Path:
     """Mono 16-bit WAV of the sentence (Chromium's fake microphone takes this too)."""
     spoken = target.with_suffix(".espeak.wav")
-    subprocess.run(["espeak-ng", "-w", str(spoken), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(spoken), text], check=True)
     ffmpeg("-i", str(spoken), "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le", str(target))
     spoken.unlink()
     return target
@@ -91,3 +115,27 @@ def envelope_correlation(recorded: Path, reference: Path) -> float:
         if n > 10 and x[:n].std() > 0 and y[:n].std() > 0:
             best = max(best, float(np.corrcoef(x[:n], y[:n])[0, 1]))
     return best
+
+
+def corpus(folder: Path, per_language: int | None = None) -> list[tuple[str, Path, Path]]:
+    """(language, source WAV, recording) for every sentence as every browser records it
+    (only the first `per_language` sentences of each language, if given)."""
+    items = []
+    for language, sentences in CORPUS.items():
+        for number, sentence in enumerate(sentences[:per_language]):
+            source = folder / f"{language}{number}.wav"
+            if not source.exists():
+                speak(sentence, source, voice=language)
+            for fmt, args in RECORDED.items():
+                recording = folder / f"{language}{number}.{fmt}"
+                if not recording.exists():
+                    ffmpeg("-i", str(source), *args, str(recording))
+                items.append((language, source, recording))
+    return items
+
+
+def pesq_wb(source: Path, degraded: Path) -> float:
+    """PESQ-WB (ITU-T P.862.2) of a decoded file against its source, both at 16 kHz."""
+    reference, decoded = decode(source, PESQ_RATE), decode(degraded, PESQ_RATE)
+    length = min(len(reference), len(decoded))
+    return float(pesq(PESQ_RATE, reference[:length], decoded[:length], "wb"))

@@ -57,7 +57,7 @@ def test_upload_keeps_raw_and_makes_m4a(chat, speech_files, speech_wav, tmp_path
     body = response.get_json()
     assert body["type"] == "audio" and body["transcoded"] is True
     content = json.loads(body["content"])
-    assert set(content) == {"url", "url_raw", "url_m4a", "url_mp3", "duration"}
+    assert set(content) == {"url", "url_raw", "url_m4a", "url_mp3", "duration", "waveform"}
     assert content["url"] == content["url_m4a"] == body["url_m4a"]
     assert content["url_raw"].endswith("-raw.webm") and content["url_mp3"] is None
     assert content["duration"] == pytest.approx(audio.duration(speech_wav), rel=0.1)
