@@ -8,7 +8,7 @@ import redis
 import requests
 
 # Generous: a request must answer, but a busy machine may take its time (never a hang).
-REQUEST_TIMEOUT = 30
+TIMEOUT = 30
 
 
 class HttpUser:
@@ -23,14 +23,16 @@ class HttpUser:
         self.http.verify = verify
         self.http.headers.update(headers or {})
         self.username = username
-        self.token = self.http.get(f"{base_url}/api/auth/csrf", timeout=REQUEST_TIMEOUT).json()["csrf_token"]
+        self.token = self.http.get(f"{base_url}/api/auth/csrf", timeout=TIMEOUT).json()[
+            "csrf_token"
+        ]
         if register:
             response = self.post("/api/auth/register", username=username, password="long password")
             assert response.status_code == 201, response.text
 
     def post(self, path, **body):
         response = self.http.post(
-            f"{self.base}{path}", json=body, headers={"X-CSRFToken": self.token}, timeout=REQUEST_TIMEOUT
+            f"{self.base}{path}", json=body, headers={"X-CSRFToken": self.token}, timeout=TIMEOUT
         )
         # Logging in rotates the CSRF token; the answer carries the new one.
         if response.ok and "csrf_token" in response.text:
@@ -62,7 +64,9 @@ def test_live_stream_delivers_a_message_across_workers(redis_server, gunicorn_fa
     conversation_id = alice.post("/api/chat/conversations", participants=["bob"]).json()["id"]
 
     # Several streams so that, with two workers, some surely sit in the other process.
-    streams = [bob.http.get(f"{base}/api/chat/events", stream=True, timeout=REQUEST_TIMEOUT) for _ in range(4)]
+    streams = [
+        bob.http.get(f"{base}/api/chat/events", stream=True, timeout=TIMEOUT) for _ in range(4)
+    ]
     for stream in streams:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         assert stream.headers["X-Accel-Buffering"] == "no"
@@ -70,7 +74,7 @@ def test_live_stream_delivers_a_message_across_workers(redis_server, gunicorn_fa
     sent = alice.post("/api/chat/messages", conversation_id=conversation_id, content="live hello")
     assert sent.status_code == 201
     for stream in streams:
-        events = read_events(stream, wanted=1, timeout=REQUEST_TIMEOUT)
+        events = read_events(stream, wanted=1, timeout=TIMEOUT)
         assert events == [("message", sent.json())]
         stream.close()
 
@@ -85,9 +89,9 @@ def test_stream_resumes_from_last_event_id(gunicorn_factory):
         f"{base}/api/chat/events",
         headers={"Last-Event-ID": str(first["id"])},
         stream=True,
-        timeout=REQUEST_TIMEOUT,
+        timeout=TIMEOUT,
     ) as stream:
-        assert read_events(stream, wanted=1, timeout=REQUEST_TIMEOUT) == [("message", second)]
+        assert read_events(stream, wanted=1, timeout=TIMEOUT) == [("message", second)]
 
 
 def test_rate_limit_is_shared_by_two_processes_and_survives_redis_loss(
@@ -122,5 +126,5 @@ def test_rate_limit_is_shared_by_two_processes_and_survives_redis_loss(
     )
     assert sent.status_code == 201
     assert HttpUser(second, "alice", register=False).login("long password").status_code == 200
-    health = requests.get(f"{second}/healthz", timeout=REQUEST_TIMEOUT)
+    health = requests.get(f"{second}/healthz", timeout=TIMEOUT)
     assert health.status_code == 503 and health.json()["redis"].startswith("error")
