@@ -8,7 +8,8 @@ export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 export MOLECULE_ROLES ?= ffmpeg redis nginx certbot
 export MOLECULE_DISTROS ?= debian12 debian13
 
-.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench
+.PHONY: setup test lint lint-ansible unit molecule test-image test-stack-debian12 test-stack-valkey \
+	dev up down rollback bench
 .DEFAULT_GOAL := help
 
 help:
@@ -17,6 +18,8 @@ help:
 	@echo "make test  run every test (what CI runs)"
 	@echo "make dev   run the app alone on http://127.0.0.1:5000 (SQLite, no other service)"
 	@echo "make bench run every benchmark against its baseline; prints one table"
+	@echo "make test-stack-debian12  the full-stack test on Debian 12 (make test: Debian 13)"
+	@echo "make test-stack-valkey    the full-stack test with Valkey instead of Redis"
 
 setup:
 	@ansible/bootstrap.sh
@@ -39,6 +42,14 @@ molecule:
 
 unit:
 	pytest -q tests
+
+# The full stack runs on Debian 13 in `make test`; these run it on Debian 12, and with
+# Valkey instead of Redis (optional: before a release, or weekly).
+test-stack-debian12: setup
+	NATTER_DISTRO=debian12 pytest -q tests/stack
+
+test-stack-valkey: setup
+	NATTER_REDIS_FLAVOR=valkey pytest -q tests/stack
 
 up: setup
 	@ansible/local-stack.sh up
