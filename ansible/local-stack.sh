@@ -30,9 +30,7 @@ make_local_ca() {
 
 start_container() {
     if ! podman container exists "$CONTAINER"; then
-        # systemd 257 (Debian 13) keeps CAP_SYS_ADMIN to sandbox a service that runs as its
-        # own user (natter.service); a VM has it, a container must be given it.
-        podman run -d --name "$CONTAINER" --hostname "$CONTAINER" --cap-add SYS_ADMIN \
+        podman run -d --name "$CONTAINER" --hostname "$CONTAINER" \
             -p "127.0.0.1:$HTTP_PORT:80" -p "127.0.0.1:$HTTPS_PORT:443" "$IMAGE" >/dev/null
     fi
     podman start "$CONTAINER" >/dev/null

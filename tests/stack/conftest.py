@@ -66,10 +66,6 @@ class Stack:
             CONTAINER,
             "--hostname",
             CONTAINER,
-            # systemd 257 (Debian 13) keeps CAP_SYS_ADMIN to sandbox a service that runs
-            # as its own user (natter.service); a VM has it, a container must be given it.
-            "--cap-add",
-            "SYS_ADMIN",
             "-p",
             "127.0.0.1::80",
             "-p",
