@@ -8,7 +8,8 @@ export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 export MOLECULE_ROLES ?= base ffmpeg redis nginx certbot
 export MOLECULE_DISTROS ?= debian12 debian13
 
-.PHONY: deploy-setup setup test lint lint-ansible unit molecule test-image dev up down rollback bench messages
+.PHONY: deploy-setup setup test lint lint-ansible unit molecule test-image test-stack-debian12 \
+	test-stack-valkey dev up down rollback bench messages
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +20,8 @@ help:
 	@echo "make bench run every benchmark against its baseline; prints one table"
 	@echo "make messages  extract the text for people into the catalogs (then translate, make setup)"
 	@echo "make deploy-setup  only the virtualenv with Ansible: all that deploying needs"
+	@echo "make test-stack-debian12  the full-stack test on Debian 12 (make test: Debian 13)"
+	@echo "make test-stack-valkey    the full-stack test with Valkey instead of Redis"
 
 # Deploying needs only this (any Linux or macOS machine with Python 3.11+ and git).
 deploy-setup:
@@ -53,6 +56,14 @@ molecule:
 
 unit:
 	pytest -q tests
+
+# The full stack runs on Debian 13 in `make test`; these run it on Debian 12, and with
+# Valkey instead of Redis (optional: before a release, or weekly).
+test-stack-debian12: setup
+	NATTER_DISTRO=debian12 pytest -q tests/stack
+
+test-stack-valkey: setup
+	NATTER_REDIS_FLAVOR=valkey pytest -q tests/stack
 
 up: setup
 	@ansible/local-stack.sh up

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The local stack: one Debian 12 systemd container on this machine, provisioned by
-# site.yml exactly as a server would be, its ports published on 127.0.0.1 only.
+# The local stack: one Debian systemd container on this machine (Debian 13 by default,
+# NATTER_DISTRO=debian12 for Debian 12), provisioned by site.yml exactly as a server
+# would be, its ports published on 127.0.0.1 only.
 #   ansible/local-stack.sh up | down | rollback
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/ansible/podman/containers.conf}
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
 CONTAINER=natter-local
-IMAGE=localhost/natter-debian12
+DISTRO=${NATTER_DISTRO:-debian13}
+IMAGE=localhost/natter-$DISTRO
 HTTP_PORT=${NATTER_HTTP_PORT:-80}
 HTTPS_PORT=${NATTER_HTTPS_PORT:-443}
 CA_DIR=${NATTER_LOCAL_CA_DIR:-$PWD/build/local-ca}
@@ -49,7 +51,7 @@ start_container() {
 
 case ${1:-up} in
 up)
-    ansible/test-image/build.sh
+    ansible/test-image/build.sh "$DISTRO"
     make_local_ca
     start_container
     start=$(date +%s)
@@ -57,7 +59,7 @@ up)
     port_suffix=$([[ $HTTPS_PORT == 443 ]] && echo "" || echo ":$HTTPS_PORT")
     cat <<MSG
 
-Natter is up (provisioned in $(( $(date +%s) - start )) s). Open:
+Natter is up on $DISTRO (provisioned in $(( $(date +%s) - start )) s). Open:
 
     https://$DOMAIN$port_suffix/
 

@@ -7,6 +7,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from tests.browser.chromium import (
     chromium,
     play_voice_message_to_end,
@@ -19,6 +21,10 @@ from tests.conftest import ROOT
 from tests.stack.conftest import DOMAIN, REDIS_FLAVOR, REDIS_PASSWORD, in_container
 
 SITE = f"https://{DOMAIN}"
+# The first test also waits for the session's stack: a fresh host's apt installs and site.yml
+# (about 2-3 min on an idle 2-core machine, several times that when the machine is shared).
+# Each playbook run has its own 900 s limit; this bounds a test and its share of the setup.
+pytestmark = pytest.mark.timeout(1200)
 
 
 def trust_pebble(root_pem):
