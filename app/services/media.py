@@ -19,10 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.services.storage import naming
+
 # WebM/Matroska, Ogg, MP4/M4A (mov family), MP3, WAV: what browsers record or upload.
 ALLOWED_DEMUXERS = "matroska,ogg,mov,mp3,wav"
 # The raw file keeps an extension that says what it is, whatever the client called it.
-RAW_EXTENSIONS = {"matroska": "webm", "ogg": "ogg", "mov": "m4a", "mp3": "mp3", "wav": "wav"}
+RAW_EXTENSIONS = naming.RAW_EXTENSIONS
 # The unprivileged account ffmpeg drops to when the app itself runs as root (dev, CI).
 FALLBACK_USER = "nobody"
 SAFE_INPUT = ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS]
