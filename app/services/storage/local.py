@@ -53,7 +53,7 @@ class LocalStorage(Storage):
         self.path(name).unlink(missing_ok=True)
 
     def exists(self, name: str) -> bool:
-        return self.path(name).is_file()
+        return naming.key_of(name) is not None and self.path(name).is_file()
 
     def serve(self, name: str) -> Delivery:
         path = self.path(name)
