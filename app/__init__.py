@@ -34,12 +34,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     events.init_app(app)
     security_headers.init_app(app)
 
+    from app import cli
     from app.routes import auth, chat, errors, main
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/api")
     app.register_blueprint(chat.bp, url_prefix="/api/chat")
     errors.register(app)
+    cli.init_app(app)
     return app
 
 

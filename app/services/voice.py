@@ -5,7 +5,7 @@ import json
 import logging
 import os
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -83,6 +83,29 @@ def may_hear(media_key: str, user_id: int) -> bool:
         db.select(ChatMessage).filter_by(media_key=media_key)
     ).scalar_one_or_none()
     return message is not None and conversations.is_participant(message.conversation_id, user_id)
+
+
+def sweep_orphans(settings, older_than: timedelta) -> list[str]:
+    """Remove stored files of no message, older than `older_than`; the names removed.
+
+    An upload stores its raw file before its message exists, and a store that timed
+    out may still complete on the server: such files belong to nobody. The grace
+    period keeps uploads in flight.
+    """
+    store = storage.backend(settings)
+    cutoff = datetime.now(UTC) - older_than
+    candidates = [name for name, modified in store.listing() if modified <= cutoff]
+    keys = {naming.key_of(name) for name in candidates}
+    known = set(
+        db.session.execute(
+            db.select(ChatMessage.media_key).where(ChatMessage.media_key.in_(keys))
+        ).scalars()
+    )
+    removed = [name for name in candidates if naming.key_of(name) not in known]
+    for name in removed:
+        store.delete(name)
+        log.warning("removed orphaned voice file %s", name)
+    return removed
 
 
 def upload_size(upload) -> int:

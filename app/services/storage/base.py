@@ -8,6 +8,7 @@ request: an Nginx internal redirect in production, a file the app sends in devel
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,6 +73,10 @@ class Storage(ABC):
     @abstractmethod
     def health(self) -> str:
         """For /healthz: "ok", or "error: <why>"."""
+
+    @abstractmethod
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """(name, last modified) of every stored voice file."""
 
     def checksum(self, name: str) -> str:
         """SHA-256 of the stored bytes (hex), read back from the backend."""

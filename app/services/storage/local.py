@@ -3,6 +3,7 @@
 import os
 import shutil
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app.services.storage import naming
@@ -69,6 +70,7 @@ class LocalStorage(Storage):
             return f"error: {self.root} is not writable"
         return "ok"
 
-    def names(self) -> list[str]:
-        """Every stored voice file (the migration walks these)."""
-        return sorted(p.name for p in self.root.iterdir() if naming.key_of(p.name))
+    def listing(self):
+        for path in sorted(self.root.iterdir()):
+            if naming.key_of(path.name):
+                yield path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC)

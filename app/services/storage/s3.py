@@ -136,6 +136,15 @@ class S3Storage(Storage):
             file=body, etag=answer["ETag"].strip('"'), last_modified=answer["LastModified"]
         )
 
+    def listing(self):
+        pages = self.client.get_paginator("list_objects_v2")
+        with s3_errors():
+            for page in pages.paginate(Bucket=self.bucket, Prefix=f"{naming.FOLDER}/"):
+                for item in page.get("Contents", []):
+                    name = item["Key"].removeprefix(f"{naming.FOLDER}/")
+                    if naming.key_of(name):
+                        yield name, item["LastModified"]
+
     def health(self) -> str:
         try:
             with s3_errors():
