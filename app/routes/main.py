@@ -68,10 +68,11 @@ def uploaded_file(filename: str):
     key = naming.key_of(name) if folder == naming.FOLDER else None
     if key is None or not current_user.is_authenticated:
         abort(404)
-    if not voice.may_hear(key, current_user.id):
+    store = voice.storage_for_listener(key, current_user.id, current_app.config["SETTINGS"])
+    if store is None:
         abort(404)
     try:
-        delivery = storage.backend(current_app.config["SETTINGS"]).serve(name)
+        delivery = store.serve(name)
     except storage.MissingFile:
         abort(404)
     return voice_response(delivery, naming.media_type(name))

@@ -61,8 +61,9 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
     content = voice_content(raw, None, None, info.duration)
     try:
         return messages.create(
-            conversation, sender, "audio", json.dumps(content), key, transcode_state="pending"
-        )
+            conversation, sender, "audio", json.dumps(content), key,
+            transcode_state="pending", storage=settings.storage_backend,
+        )  # fmt: skip
     except SQLAlchemyError:
         db.session.rollback()
         forget(store, raw)  # the commit failed: no message points at the file
@@ -77,12 +78,19 @@ def forget(store, name: str) -> None:
         log.error("voice file %s is orphaned: storage unreachable while removing it", name)
 
 
-def may_hear(media_key: str, user_id: int) -> bool:
-    """Whether the user takes part in the conversation of the voice message with this key."""
+def storage_of(message: ChatMessage, settings):
+    """The backend holding this message's files (NULL: local, from before the choice)."""
+    return storage.backend(settings, message.storage or "local")
+
+
+def storage_for_listener(media_key: str, user_id: int, settings):
+    """The backend of the voice message with this key if the user may hear it, else None."""
     message = db.session.execute(
         db.select(ChatMessage).filter_by(media_key=media_key)
     ).scalar_one_or_none()
-    return message is not None and conversations.is_participant(message.conversation_id, user_id)
+    if message is None or not conversations.is_participant(message.conversation_id, user_id):
+        return None
+    return storage_of(message, settings)
 
 
 def sweep_orphans(settings, older_than: timedelta) -> list[str]:
@@ -147,7 +155,7 @@ def transcode(message_id: int, settings) -> dict:
     content = json.loads(message.content)
     if message.transcode_state != "pending":
         return content
-    store = storage.backend(settings)
+    store = storage_of(message, settings)
     raw_name = naming.name_of(content["url_raw"])
     with store.open_local(raw_name) as raw:
         produced, duration = make_outputs(message, raw, content["duration"], settings)
