@@ -4,10 +4,11 @@ SHELL := /bin/bash
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
-# Roles tested by Molecule, each on a fresh systemd container.
-MOLECULE_ROLES ?= ffmpeg redis nginx certbot
+# Roles tested by Molecule, each on a fresh systemd container of each distribution.
+export MOLECULE_ROLES ?= base ffmpeg redis nginx certbot
+export MOLECULE_DISTROS ?= debian12 debian13
 
-.PHONY: setup test lint lint-ansible unit molecule test-image dev up down rollback bench
+.PHONY: deploy-setup setup test lint lint-ansible unit molecule test-image dev up down rollback bench messages
 .DEFAULT_GOAL := help
 
 help:
@@ -16,9 +17,23 @@ help:
 	@echo "make test  run every test (what CI runs)"
 	@echo "make dev   run the app alone on http://127.0.0.1:5000 (SQLite, no other service)"
 	@echo "make bench run every benchmark against its baseline; prints one table"
+	@echo "make messages  extract the text for people into the catalogs (then translate, make setup)"
+	@echo "make deploy-setup  only the virtualenv with Ansible: all that deploying needs"
 
+# Deploying needs only this (any Linux or macOS machine with Python 3.11+ and git).
+deploy-setup:
+	@ansible/bootstrap.sh deploy
+
+# The test toolchain as well (Debian packages, dev tools): for up, test and bench.
 setup:
-	@ansible/bootstrap.sh
+	@ansible/bootstrap.sh test
+
+# Text for people: collect every marked string (Python N_/Nn_/gettext, pages, scripts) into
+# the template, merge it into each language's catalog; `make setup` compiles the catalogs.
+PYBABEL_EXTRACT := -F babel.cfg -k N_ -k Nn_:1,2 --no-wrap --sort-by-file --project Natter
+messages: setup
+	pybabel extract $(PYBABEL_EXTRACT) -o app/translations/messages.pot .
+	pybabel update --no-wrap --ignore-obsolete -i app/translations/messages.pot -d app/translations
 
 test: setup lint lint-ansible unit molecule
 
@@ -33,13 +48,8 @@ lint-ansible:
 test-image:
 	@ansible/test-image/build.sh
 
-molecule: test-image
-	@set -e; for role in $(MOLECULE_ROLES); do \
-		echo "== molecule test: $$role"; \
-		start=$$(date +%s); \
-		(cd roles/$$role && molecule test); \
-		echo "== molecule test: $$role passed in $$(( $$(date +%s) - start )) s"; \
-	done
+molecule:
+	@ansible/molecule-matrix.sh
 
 unit:
 	pytest -q tests

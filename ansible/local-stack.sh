@@ -28,8 +28,14 @@ make_local_ca() {
 
 start_container() {
     if ! podman container exists "$CONTAINER"; then
-        podman run -d --name "$CONTAINER" --hostname "$CONTAINER" \
+        # NET_ADMIN: the base role's nftables firewall, in the container's own network
+        # namespace (this machine's firewall is not touched).
+        podman run -d --name "$CONTAINER" --hostname "$CONTAINER" --cap-add NET_ADMIN \
             -p "127.0.0.1:$HTTP_PORT:80" -p "127.0.0.1:$HTTPS_PORT:443" "$IMAGE" >/dev/null
+    fi
+    if ! podman inspect --format '{{.EffectiveCaps}}' "$CONTAINER" | grep -q CAP_NET_ADMIN; then
+        echo "local-stack: $CONTAINER was made before the firewall role; recreate it: make down && make up" >&2
+        exit 1
     fi
     podman start "$CONTAINER" >/dev/null
     for _ in $(seq 60); do

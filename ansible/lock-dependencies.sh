@@ -1,19 +1,13 @@
 #!/usr/bin/env bash
-# Writes requirements.lock: the app's runtime dependencies, pinned to the versions in
-# the project venv (the ones the tests run with), resolved in a clean venv.
+# Writes requirements/py3.11.lock (Debian 12) and requirements/py3.13.lock (Debian 13):
+# the app's runtime dependencies for each target Python, pinned to the versions in the
+# project venv (the ones the tests run with), or to those of a constraints file given as
+# the argument (e.g. a previous lock, to keep the deployed versions):
+#   ansible/lock-dependencies.sh [CONSTRAINTS_FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-.venv/bin/pip freeze --exclude-editable >"$work/constraints.txt"
-python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q --disable-pip-version-check -c "$work/constraints.txt" .
-{
-    echo "# Exact versions of the app's runtime dependencies, the ones the tests run with."
-    echo "# roles/chat_app installs them into each release's venv. Regenerate with"
-    echo "# ansible/lock-dependencies.sh after changing pyproject.toml."
-    "$work/venv/bin/pip" freeze --exclude natter | grep -v '^natter'
-    # Debian 12 ships Python 3.11.2, where redis also needs this backport.
-    echo 'async-timeout==5.0.1'
-} >requirements.lock
-"$work/venv/bin/pip" check
+constraints=${1:-$work/constraints.txt}
+[[ $# -gt 0 ]] || .venv/bin/pip freeze --exclude-editable >"$constraints"
+.venv/bin/python ansible/lock_dependencies.py "$constraints"

@@ -4,12 +4,13 @@ import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, redirect, request, session, url_for
+from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import security_headers
+from app import i18n, security_headers
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
-from app.services import events, sessions
+from app.services import events, metrics, sessions
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -31,14 +32,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
+    i18n.init_app(app)
     events.init_app(app)
     security_headers.init_app(app)
+    metrics.init_app(app)
 
     from app import cli
-    from app.routes import auth, chat, errors, main
+    from app.routes import auth, chat, errors, main, profile, users
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/api")
+    app.register_blueprint(profile.bp, url_prefix="/api")
+    app.register_blueprint(users.bp, url_prefix="/api/users")
     app.register_blueprint(chat.bp, url_prefix="/api/chat")
     errors.register(app)
     cli.init_app(app)
@@ -66,5 +71,5 @@ def _init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         if request.path.startswith("/api/"):
-            return jsonify(error="log in first"), 401
+            return jsonify(error=gettext("log in first"), code="login_required"), 401
         return redirect(url_for("main.login", next=request.path))

@@ -1,5 +1,6 @@
 """One settings object, read from the environment once at start-up."""
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -69,6 +70,9 @@ class Settings:
         "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
         "base-uri 'self'; form-action 'self'"
     )
+    # People search, per account: enough to type a name with autocomplete (one request
+    # per pause), too few to walk the whole user list.
+    ratelimit_search: str = "60 per minute"
     # Where voice files live: "local" (UPLOAD_DIR/chat on this host, the one-host default)
     # or "s3" (an S3-compatible bucket: a Ceph cluster's RGW, Garage, MinIO, a cloud S3),
     # which web, app and worker hosts can share. UPLOAD_DIR stays the scratch folder.
@@ -103,6 +107,9 @@ class Settings:
     voice_bitrate: str = "48k"
     ffmpeg_aac_encoder: str = "aac"
     ffmpeg_mp3_encoder: str = "libmp3lame"
+    # Who may read /metrics besides loopback: comma-separated addresses or networks (CIDR)
+    # of the Prometheus servers. Everyone else gets 404. Nginx applies the same list.
+    metrics_allowed_networks: str = ""
 
     @property
     def is_development(self) -> bool:
@@ -134,6 +141,13 @@ class Settings:
             raise SettingsError(f"APP_ENV must be development or production, not {self.app_env!r}")
         if not self.secret_key and not self.is_development:
             raise SettingsError("SECRET_KEY is required outside development; refusing to start")
+        for part in filter(None, map(str.strip, self.metrics_allowed_networks.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"METRICS_ALLOWED_NETWORKS: {part!r} is not an address or network"
+                ) from None
         if self.uploads_accel_prefix and not (
             self.uploads_accel_prefix.startswith("/") and self.uploads_accel_prefix.endswith("/")
         ):

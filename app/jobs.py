@@ -78,6 +78,16 @@ def transcode_now(message_id: int, current) -> None:
         current_app.logger.warning("voice message %s stays pending: %s", message_id, error)
 
 
+def queue_depth(current_settings) -> int | None:
+    """Jobs waiting in the transcode queue; None without Redis or when it does not answer."""
+    if not current_settings.redis_url:
+        return None
+    try:
+        return queue_for(current_settings).count
+    except redis.RedisError:
+        return None
+
+
 def wait_for(job: Job, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

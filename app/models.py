@@ -17,9 +17,21 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # As typed (NFC); logins and lookups use username_key, the case-folded form.
     username: Mapped[str] = mapped_column(String(32), unique=True)
+    username_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # What others see (any script, emoji); None shows the username.
+    display_name: Mapped[str | None] = mapped_column(String(40))
+    # The display name folded like username_key: people search matches its prefix.
+    display_name_key: Mapped[str | None] = mapped_column(String(160), index=True)
+    # The language chosen in the UI ("en", "zh-CN"); None follows the browser.
+    locale: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
 
 
 class Conversation(db.Model):

@@ -7,33 +7,34 @@ from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from app.services import text
-from app.services.errors import InvalidInput
+from app.services.errors import N_, InvalidInput
 
 # The largest JSON body: a 4,000-character message escaped as \uXXXX fits many times over.
 MAX_JSON_BYTES = 256 * 1024
 # No request of the API nests deeper than a list inside an object.
 MAX_JSON_DEPTH = 8
+TOO_DEEP = N_("JSON may nest at most %(max)d levels")
 INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 def json_body() -> dict:
     """The request's JSON object with every string cleaned (see app.services.text)."""
     if not request.is_json:
-        raise UnsupportedMediaType("send the body as application/json")
+        raise UnsupportedMediaType(N_("send the body as application/json"))
     if (request.content_length or 0) > MAX_JSON_BYTES:
-        raise RequestEntityTooLarge(f"a JSON body may be at most {MAX_JSON_BYTES} bytes")
+        raise RequestEntityTooLarge(N_("the request is too large"))
     try:
         body = request.get_json(silent=True)
     except RecursionError:
-        raise InvalidInput(f"JSON may nest at most {MAX_JSON_DEPTH} levels") from None
+        raise InvalidInput(TOO_DEEP, max=MAX_JSON_DEPTH) from None
     if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
+        raise InvalidInput(N_("the body must be a JSON object"))
     return _cleaned(body, depth=1)
 
 
 def _cleaned(value, depth: int):
     if depth > MAX_JSON_DEPTH:
-        raise InvalidInput(f"JSON may nest at most {MAX_JSON_DEPTH} levels")
+        raise InvalidInput(TOO_DEEP, max=MAX_JSON_DEPTH)
     if isinstance(value, str):
         return text.clean(value)
     if isinstance(value, list):
@@ -47,15 +48,15 @@ def int_value(value: object, name: str, required: bool = True) -> int | None:
     """A JSON integer, or a string of ASCII digits; 8.9, "8.9", "８" and true are refused."""
     if value is None or value == "":
         if required:
-            raise InvalidInput(f"{name} is required")
+            raise InvalidInput(N_("%(name)s is required"), name=name)
         return None
     if isinstance(value, bool) or not (
         isinstance(value, int) or isinstance(value, str) and INTEGER.fullmatch(value)
     ):
-        raise InvalidInput(f"{name} must be an integer")
+        raise InvalidInput(N_("%(name)s must be an integer"), name=name)
     number = int(value)
     if not -(2**63) < number < 2**63:
-        raise InvalidInput(f"{name} is out of range")
+        raise InvalidInput(N_("%(name)s is out of range"), name=name)
     return number
 
 

@@ -1,11 +1,13 @@
 """Accounts API: CSRF token, register, log in, log out (here or everywhere), password."""
 
 from flask import Blueprint, current_app, jsonify, request, session
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from app.extensions import limiter
 from app.routes import json_body
+from app.routes.errors import json_error
 from app.services import accounts, login_throttle, sessions
 
 bp = Blueprint("auth", __name__)
@@ -23,7 +25,7 @@ def csrf_token():
 @limiter.limit(lambda: current_app.config["SETTINGS"].ratelimit_register)
 def register():
     body = json_body()
-    user = accounts.register(body.get("username"), body.get("password"))
+    user = accounts.register(body.get("username"), body.get("password"), body.get("display_name"))
     return _logged_in(user, 201)
 
 
@@ -33,21 +35,24 @@ def login():
     body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        return jsonify(error="wrong username or password"), 401
+        return json_error(gettext("wrong username or password"), "wrong_credentials", 401)
     secret = current_app.config["SECRET_KEY"]
     key = login_throttle.key_for(secret, username, request.cookies.get(DEVICE_COOKIE))
     try:
         login_throttle.check(key)
     except login_throttle.Throttled as wait:
-        response = jsonify(
-            error=f"too many failed logins; try again in {wait.retry_after} seconds",
-            retry_after=wait.retry_after,
+        text = ngettext(
+            "too many failed logins; try again in %(num)d second",
+            "too many failed logins; try again in %(num)d seconds",
+            wait.retry_after,
         )
-        return response, 429, {"Retry-After": str(wait.retry_after)}
+        response = json_error(text, "login_throttled", 429)
+        response.headers["Retry-After"] = str(wait.retry_after)
+        return response
     user = accounts.authenticate(username, password)
     if user is None:
         login_throttle.record_failure(key)
-        return jsonify(error="wrong username or password"), 401
+        return json_error(gettext("wrong username or password"), "wrong_credentials", 401)
     login_throttle.record_success(key)
     response = _logged_in(user, 200)
     response.set_cookie(

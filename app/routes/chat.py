@@ -13,7 +13,7 @@ from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
 from app.services import conversations, events, messages, sessions, voice
-from app.services.errors import InvalidInput, Unavailable
+from app.services.errors import N_, InvalidInput, Unavailable
 
 bp = Blueprint("chat", __name__)
 
@@ -50,8 +50,10 @@ def per_account() -> str:
 @limiter.limit(conversation_limit, key_func=per_account)
 def create_conversation():
     body = json_body()
-    conversation = conversations.create(current_user, body.get("participants"), body.get("title"))
-    return jsonify(conversations.serialize(conversation)), 201
+    conversation, created = conversations.create(
+        current_user, body.get("participants"), body.get("title")
+    )
+    return jsonify(conversations.serialize(conversation)), 201 if created else 200
 
 
 @bp.get("/conversations")
@@ -91,7 +93,7 @@ def upload_audio():
     conversation = conversations.get_for_participant(conversation_id, current_user)
     upload = request.files.get("file")
     if upload is None or not upload.filename and not upload.content_length:
-        raise InvalidInput("attach the recording as the multipart field 'file'")
+        raise InvalidInput(N_("attach the recording as the multipart field 'file'"))
     voice.parse_client_duration(request.form.get("duration"))
     settings = current_app.config["SETTINGS"]
     message = voice.receive(upload, conversation, current_user, settings)

@@ -1,8 +1,8 @@
 """Pages, the health check, and voice files under /uploads."""
 
-import redis
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     jsonify,
@@ -13,11 +13,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import text
 
-from app.extensions import db
+from app import jobs
 from app.routes import local_path
-from app.services import redis_link, storage, voice
+from app.services import health, metrics, storage, voice
 from app.services.storage import naming
 
 bp = Blueprint("main", __name__)
@@ -42,23 +41,18 @@ def chat():
 
 @bp.get("/healthz")
 def healthz():
-    report = {"status": "ok", "database": "ok", "redis": "disabled"}
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as error:  # noqa: BLE001 - any failure makes the host unhealthy
-        report.update(status="error", database=f"error: {error.__class__.__name__}")
-    settings = current_app.config["SETTINGS"]
-    if settings.redis_url:
-        try:
-            redis_link.client(settings.redis_url, settings).ping()
-            report["redis"] = "ok"
-        except redis.RedisError as error:
-            report.update(status="error", redis=f"error: {error.__class__.__name__}")
-    report["uploads"] = voice.room_report(settings)
-    report["storage"] = f"{settings.storage_backend}: " + storage.backend(settings).health()
-    if report["uploads"] != "ok" or not report["storage"].endswith(": ok"):
-        report["status"] = "error"
+    report = health.check(current_app.config["SETTINGS"])
     return jsonify(report), 200 if report["status"] == "ok" else 503
+
+
+@bp.get("/metrics")
+def metrics_text():
+    """Prometheus exposition: loopback and METRICS_ALLOWED_NETWORKS only, 404 for others."""
+    settings = current_app.config["SETTINGS"]
+    if not metrics.may_read(request.remote_addr, settings.metrics_allowed_networks):
+        abort(404)
+    body = metrics.exposition(health.check(settings), jobs.queue_depth(settings))
+    return Response(body, mimetype=None, content_type=metrics.CONTENT_TYPE)
 
 
 @bp.get("/uploads/<path:filename>")

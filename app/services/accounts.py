@@ -1,24 +1,32 @@
 """Registration and authentication."""
 
-import re
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import User
-from app.services import passwords
-from app.services.errors import Conflict, InvalidInput
-
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+from app.services import names, passwords
+from app.services.errors import N_, Conflict, InvalidInput
 
 
-def register(username: object, password: object) -> User:
-    if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
-        raise InvalidInput("username must be 3-32 letters, digits, '_', '.' or '-'")
+def register(username: object, password: object, display_name: object = None) -> User:
+    username = names.clean_username(username)
+    display_name = username if display_name is None else names.clean_display_name(display_name)
     passwords.check_policy(password, username)
     if find_by_username(username) is not None:
-        raise Conflict("that username is taken")
-    user = User(username=username, password_hash=passwords.hash_password(password))
+        raise Conflict(N_("that username is taken"), code="username_taken")
+    user = User(
+        username=username,
+        username_key=names.username_key(username),
+        display_name=display_name,
+        display_name_key=names.username_key(display_name),
+        password_hash=passwords.hash_password(password),
+    )
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same name, registered a moment earlier by someone else
+        db.session.rollback()
+        raise Conflict(N_("that username is taken"), code="username_taken") from None
     return user
 
 
@@ -40,7 +48,7 @@ def change_password(user: User, current_password: object, new_password: object) 
     if not isinstance(current_password, str) or not passwords.verify(
         user.password_hash, current_password
     ):
-        raise InvalidInput("the current password is not right")
+        raise InvalidInput(N_("the current password is not right"), code="wrong_password")
     user.password_hash = passwords.hash_password(
         passwords.check_policy(new_password, user.username)
     )
@@ -48,8 +56,15 @@ def change_password(user: User, current_password: object, new_password: object) 
 
 
 def find_by_username(username: str) -> User | None:
-    return db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    """Case-insensitive: "Alice" logs in (and is found) as alice."""
+    key = names.username_key(username.strip())
+    return db.session.execute(db.select(User).filter_by(username_key=key)).scalar_one_or_none()
 
 
 def serialize(user: User) -> dict:
-    return {"id": user.id, "username": user.username}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.shown_name,
+        "locale": user.locale,
+    }

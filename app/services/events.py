@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import redis
 from flask import current_app
 
-from app.services import redis_link
+from app.services import metrics, redis_link
 
 CHANNEL = "natter:events"
 STREAMS_KEY = "natter:streams:{user_id}"
@@ -102,6 +102,7 @@ class EventHub:
         if self._client is not None:
             self._listening.wait(self._socket_timeout)
         self._register(subscription)
+        metrics.OPEN_STREAMS.inc()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -111,6 +112,7 @@ class EventHub:
                 streams.remove(subscription)
             if not streams:
                 self._subscribers.pop(subscription.user_id, None)
+        metrics.OPEN_STREAMS.dec()
         self._redis_call(
             lambda client: client.zrem(self._streams_key(subscription), subscription.stream_id)
         )

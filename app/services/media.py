@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.services.errors import N_
 from app.services.storage import naming
 
 # WebM/Matroska, Ogg, MP4/M4A (mov family), MP3, WAV: what browsers record or upload.
@@ -112,14 +113,14 @@ def probe(path: Path, limits: MediaLimits) -> Probe:
         if result.returncode == 0:
             duration = decoded_duration(readable, limits)
     if result.returncode != 0:
-        raise UnsupportedMedia("this file is not a recording in a supported audio format")
+        raise UnsupportedMedia(N_("this file is not a recording in a supported audio format"))
     info = json.loads(result.stdout or "{}")
     demuxer = info.get("format", {}).get("format_name", "").split(",")[0]
     streams = info.get("streams") or []
     if demuxer not in RAW_EXTENSIONS or not streams:
-        raise UnsupportedMedia("this file holds no audio in a supported format")
+        raise UnsupportedMedia(N_("this file holds no audio in a supported format"))
     if duration <= 0:
-        raise UnsupportedMedia("this recording is empty")
+        raise UnsupportedMedia(N_("this recording is empty"))
     return Probe(demuxer=demuxer, codec=streams[0].get("codec_name", ""), duration=duration)
 
 
@@ -147,7 +148,7 @@ def decoded_duration(path: Path, limits: MediaLimits) -> float:
         limits,
     )
     if result.returncode != 0:
-        raise UnsupportedMedia("the audio in this file cannot be decoded")
+        raise UnsupportedMedia(N_("the audio in this file cannot be decoded"))
     times = [
         int(line.split("=", 1)[1])
         for line in result.stdout.splitlines()

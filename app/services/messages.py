@@ -3,7 +3,7 @@
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User
 from app.services import conversations, events
-from app.services.errors import InvalidInput
+from app.services.errors import N_, InvalidInput, Nn_
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -14,7 +14,7 @@ def list_after(conversation: Conversation, after_id: int | None, limit: int | No
     """Oldest first. Without after_id, the latest `limit` messages."""
     limit = DEFAULT_PAGE_SIZE if limit is None else limit
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        raise InvalidInput(N_("limit must be between 1 and %(max)d"), max=MAX_PAGE_SIZE)
     query = db.select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
     if after_id is not None:
         query = query.where(ChatMessage.id > after_id).order_by(ChatMessage.id).limit(limit)
@@ -25,9 +25,15 @@ def list_after(conversation: Conversation, after_id: int | None, limit: int | No
 
 def post_text(conversation: Conversation, sender: User, content: object) -> ChatMessage:
     if not isinstance(content, str) or not content.strip():
-        raise InvalidInput("content must be non-empty text")
+        raise InvalidInput(N_("content must be non-empty text"))
     if len(content) > MAX_TEXT_LENGTH:
-        raise InvalidInput(f"content must be at most {MAX_TEXT_LENGTH} characters")
+        raise InvalidInput(
+            Nn_(
+                "content must be at most %(num)d character",
+                "content must be at most %(num)d characters",
+            ),
+            num=MAX_TEXT_LENGTH,
+        )
     return create(conversation, sender, "text", content)
 
 
@@ -66,6 +72,8 @@ def serialize(message: ChatMessage) -> dict:
         "id": message.id,
         "conversation_id": message.conversation_id,
         "sender": message.sender.username,
+        "sender_id": message.sender_id,
+        "sender_display_name": message.sender.shown_name,
         "type": message.type,
         "content": message.content,
         "created_at": message.created_at.isoformat() + "Z",

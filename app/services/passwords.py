@@ -7,7 +7,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app.services.errors import InvalidInput
+from app.services.errors import N_, InvalidInput
 
 # NIST SP 800-63B asks for 8 at least; 10 keeps the common short patterns out as well.
 MIN_LENGTH = 10
@@ -28,11 +28,21 @@ def common_passwords() -> frozenset[str]:
 def check_policy(password: object, username: str) -> str:
     """The password if a person may choose it; InvalidInput saying why otherwise."""
     if not isinstance(password, str) or not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise InvalidInput(f"password must be {MIN_LENGTH}-{MAX_LENGTH} characters")
+        raise InvalidInput(
+            N_("password must be %(min)d-%(max)d characters"),
+            code="weak_password",
+            min=MIN_LENGTH,
+            max=MAX_LENGTH,
+        )
     if password.casefold() == username.casefold():
-        raise InvalidInput("password must not be the same as the username")
+        raise InvalidInput(
+            N_("password must not be the same as the username"), code="weak_password"
+        )
     if password.lower() in common_passwords():
-        raise InvalidInput("that password is one of the most common ones; choose another")
+        raise InvalidInput(
+            N_("that password is one of the most common ones; choose another"),
+            code="weak_password",
+        )
     return password
 
 

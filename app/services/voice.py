@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User, utcnow
-from app.services import conversations, media, messages, storage
-from app.services.errors import InvalidInput, ServiceError, UnsupportedMedia
+from app.services import conversations, media, messages, metrics, storage
+from app.services.errors import N_, InvalidInput, ServiceError, UnsupportedMedia
 from app.services.storage import naming
 
 URL_PREFIX = naming.URL_PREFIX
@@ -22,11 +23,12 @@ MAX_CLIENT_DURATION = 24 * 3600
 log = logging.getLogger(__name__)
 
 
-NO_ROOM = "the server has no room for this recording; try again later"
+NO_ROOM = N_("the server has no room for this recording; try again later")
 
 
 class StorageFull(ServiceError):
     status = 507
+    code = "storage_full"
 
 
 def chat_dir(settings) -> Path:
@@ -52,8 +54,10 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
         info = media.probe(incoming, media.MediaLimits.from_settings(settings))
     except media.MediaError as error:
         incoming.unlink(missing_ok=True)
-        raise UnsupportedMedia(str(error)) from None
+        raise UnsupportedMedia(str(error)) from None  # media marks its messages with N_
     raw = naming.raw_name(key, info.raw_extension)
+    metrics.UPLOADS.inc()
+    metrics.UPLOAD_BYTES.inc(incoming.stat().st_size)
     try:
         store.save(raw, incoming)  # consumes `incoming`, stored or not
     finally:
@@ -151,7 +155,7 @@ def transcode(message_id: int, settings) -> dict:
     """
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.type != "audio":
-        raise InvalidInput(f"no voice message {message_id}")
+        raise InvalidInput(N_("no voice message %(id)s"), id=message_id)
     content = json.loads(message.content)
     if message.transcode_state != "pending":
         return content
@@ -176,12 +180,17 @@ def make_outputs(message, raw: Path, expected: float, settings) -> tuple[dict, f
         name = naming.output_name(message.media_key, extension)
         # Beside the raw copy: on local storage that is the stored file's own folder.
         target = raw.parent / name
+        started = time.perf_counter()
         try:
             convert(raw, target, limits)
-            return {name: target}, media.verify_output(target, expected, limits)
+            duration = media.verify_output(target, expected, limits)
         except (media.MediaError, OSError) as error:
             target.unlink(missing_ok=True)  # never publish a half-written file
+            metrics.observe_transcode(extension, "error", started)
             log.warning("voice message %s: %s transcode failed: %s", message.id, extension, error)
+            continue
+        metrics.observe_transcode(extension, "ok", started)
+        return {name: target}, duration
     return {}, expected
 
 
@@ -228,7 +237,7 @@ def parse_client_duration(value: object) -> float | None:
     try:
         duration = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput("duration must be a number of seconds") from None
+        raise InvalidInput(N_("duration must be a number of seconds")) from None
     if not 0 <= duration <= MAX_CLIENT_DURATION:
-        raise InvalidInput("duration is out of range")
+        raise InvalidInput(N_("duration is out of range"))
     return duration

@@ -16,7 +16,10 @@ def test_text_round_trip_between_two_users(api_for):
 
     messages = bob.messages(conversation_id).get_json()["messages"]
     assert [(m["sender"], m["content"]) for m in messages] == [("alice", "hello bob")]
-    assert set(messages[0]) == {"id", "conversation_id", "sender", "type", "content", "created_at"}
+    assert set(messages[0]) == {
+        "id", "conversation_id", "sender", "sender_id", "sender_display_name", "type", "content",
+        "created_at",
+    }  # fmt: skip
 
 
 def test_non_participant_gets_404(api_for):

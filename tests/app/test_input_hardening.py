@@ -76,7 +76,7 @@ def test_conversation_creation_is_rate_limited_per_account(api_for):
         answers.append(
             alice.client.post(
                 "/api/chat/conversations",
-                json={"participants": ["bob"]},
+                json={"participants": ["bob"], "title": f"topic {attempt}"},
                 headers={"X-CSRFToken": alice.csrf()},
                 environ_base={"REMOTE_ADDR": f"203.0.113.{attempt}"},
             ).status_code

@@ -5,13 +5,14 @@ in teardown; names of mount points carry the `natter-faults-` prefix.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.benchmarks.web_stack import ROLES, render, role_defaults
 from tests.conftest import (
@@ -20,6 +21,7 @@ from tests.conftest import (
     migrate_database,
     start_redis,
     stop_process,
+    wait_for_http,
     wait_for_port,
 )
 from tests.voice.test_worker import start_worker  # noqa: F401 - the fixture, shared here
@@ -37,14 +39,6 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"{what}: not after {timeout} s")
-
-
-def answers(url: str) -> bool:
-    try:
-        requests.get(url, timeout=DEADLINE_SECONDS)
-        return True
-    except requests.RequestException:
-        return False
 
 
 @pytest.fixture
@@ -71,8 +65,7 @@ def deployed_app(tmp_path):
         started.append(process)
         wait_for_port(port, process)
         base = f"http://127.0.0.1:{port}"
-        # The master listens at once; its workers answer once they have loaded the app.
-        wait_until(lambda: answers(f"{base}/healthz"), DEADLINE_SECONDS, "Gunicorn workers")
+        wait_for_http(f"{base}/healthz", process)
         return base
 
     yield start
@@ -93,12 +86,18 @@ def redis_process(tmp_path_factory):
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """mount(size_kib) -> a fresh tmpfs of that size, unmounted at the end."""
+def small_disk():
+    """mount(size_kib) -> a fresh tmpfs of that size, unmounted at the end.
+
+    Mounted under /tmp rather than pytest's private (0700) folders, so that ffmpeg,
+    which drops to `nobody` when the tests run as root, can reach it.
+    """
     mounted = []
+    parent = Path(tempfile.mkdtemp(prefix="natter-faults-"))
+    parent.chmod(0o755)
 
     def mount(size_kib: int) -> Path:
-        point = tmp_path / f"natter-faults-disk-{len(mounted)}"
+        point = parent / f"disk-{len(mounted)}"
         point.mkdir()
         result = subprocess.run(
             ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", "tmpfs", str(point)],
@@ -113,6 +112,7 @@ def small_disk(tmp_path):
     yield mount
     for point in reversed(mounted):
         subprocess.run(["umount", "--lazy", str(point)], check=True)
+    shutil.rmtree(parent)
 
 
 def fill(folder: Path, leave_bytes: int) -> Path:

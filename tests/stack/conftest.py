@@ -1,4 +1,8 @@
-"""The full stack: a fresh systemd container provisioned by site.yml, certificate from Pebble."""
+"""The full stack: a fresh systemd container provisioned by site.yml, certificate from Pebble.
+
+NATTER_DISTRO picks the host's release (debian13, the default, or debian12);
+NATTER_REDIS_FLAVOR picks the server of the redis role (redis, the default, or valkey).
+"""
 
 import json
 import os
@@ -10,8 +14,11 @@ import pytest
 
 from tests.conftest import ROOT
 
-CONTAINER = "natter-stack-test"
-IMAGE = "localhost/natter-debian12"
+# Another name lets two checkouts run this suite side by side.
+CONTAINER = os.environ.get("NATTER_STACK_CONTAINER", "natter-stack-test")
+DISTRO = os.environ.get("NATTER_DISTRO", "debian13")
+IMAGE = f"localhost/natter-{DISTRO}"
+REDIS_FLAVOR = os.environ.get("NATTER_REDIS_FLAVOR", "redis")
 DOMAIN = "chat.test"
 REDIS_PASSWORD = "stack-test-password"
 ENV = {
@@ -23,6 +30,7 @@ ENV = {
 EXTRA_VARS = {
     "nginx_server_name": DOMAIN,
     "redis_requirepass": REDIS_PASSWORD,
+    "redis_server_flavor": REDIS_FLAVOR,
     "chat_app_redis_url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0",
     "chat_app_ratelimit_storage_uri": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/1",
     "certbot_mode": "acme",
@@ -50,7 +58,7 @@ class Stack:
         self.timings: dict[str, float] = {}
 
     def start(self) -> None:
-        subprocess.run([str(ROOT / "ansible/test-image/build.sh")], env=ENV, check=True)
+        subprocess.run([str(ROOT / "ansible/test-image/build.sh"), DISTRO], env=ENV, check=True)
         podman("rm", "-f", CONTAINER, check=False)
         podman(
             "run",
@@ -59,6 +67,9 @@ class Stack:
             CONTAINER,
             "--hostname",
             CONTAINER,
+            # The base role's nftables firewall, in the container's own network namespace.
+            "--cap-add",
+            "NET_ADMIN",
             "-p",
             "127.0.0.1::80",
             "-p",

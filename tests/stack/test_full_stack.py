@@ -16,7 +16,7 @@ from tests.browser.chromium import (
     wait_until_transcoded,
 )
 from tests.conftest import ROOT
-from tests.stack.conftest import DOMAIN, REDIS_PASSWORD, in_container
+from tests.stack.conftest import DOMAIN, REDIS_FLAVOR, REDIS_PASSWORD, in_container
 
 SITE = f"https://{DOMAIN}"
 
@@ -52,7 +52,7 @@ def cookie_header(context) -> str:
 def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
     states = in_container(
         "systemctl is-active natter.socket natter.service natter-worker@1.service "
-        "nginx redis-server pebble; systemctl is-enabled certbot.timer",
+        f"nginx {REDIS_FLAVOR}-server pebble; systemctl is-enabled certbot.timer",
         check=False,
     ).split()
     assert states == ["active"] * 6 + ["enabled"]
@@ -69,6 +69,13 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
         "uploads": "ok",
         "storage": "local: ok",
     }
+
+
+def test_the_release_speaks_chinese_from_its_compiled_catalog(stack):
+    page = stack.curl("-H", "Accept-Language: zh-CN", f"{SITE}/login").stdout
+    assert '<html lang="zh-CN">' in page and "<title>登录 · Natter</title>" in page
+    error = stack.curl("-H", "Accept-Language: zh-CN", f"{SITE}/api/me").stdout
+    assert json.loads(error) == {"error": "请先登录", "code": "login_required"}
 
 
 def test_plain_http_redirects_to_https(stack):
@@ -201,7 +208,8 @@ def test_a_new_release_then_rollback_brings_the_previous_one_back(stack, tmp_pat
     # Release B: the same checkout plus one static file, wheels reused (no download).
     source = tmp_path / "checkout"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(source)], check=True)
-    shutil.copytree(ROOT / "build/release/wheels", source / "build/release/wheels")
+    for wheels in (ROOT / "build/release").glob("wheels-py*"):
+        shutil.copytree(wheels, source / "build/release" / wheels.name)
     (source / "app/static/release-marker.txt").write_text("release B\n")
     marker = f"{SITE}/static/release-marker.txt"
 

@@ -15,13 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from app.services.errors import NotFound, Unavailable
+from app.services.errors import N_, NotFound, Unavailable
 
-UNAVAILABLE = "voice storage is unreachable right now; try again in a moment"
+UNAVAILABLE = N_("voice storage is unreachable right now; try again in a moment")
 
 
 class StorageUnavailable(Unavailable):
     """The backend did not answer (or answered with a server error): retry later."""
+
+    code = "storage_unavailable"
 
     def __init__(self, message: str = UNAVAILABLE):
         super().__init__(message)

@@ -1,6 +1,9 @@
 // The /chat page: conversation list, history, text composer, live updates.
+import { _, formatDateTime, formatList, formatTime, ngettext } from "../i18n.js";
 import { api, csrfToken } from "./api.js";
 import { LiveFeed } from "./live.js";
+import { splitNames } from "./names.js";
+import { attachPeopleSearch } from "./people-search.js";
 
 const root = document.getElementById("chat");
 const list = document.getElementById("conversations");
@@ -10,7 +13,12 @@ const textForm = document.getElementById("send-text");
 const sendError = document.getElementById("send-error");
 const liveStatus = document.getElementById("live-status");
 
-const MODE_LABELS = { live: "live", reconnecting: "reconnecting…", polling: "polling", connecting: "" };
+const MODE_LABELS = {
+  live: _("live"),
+  reconnecting: _("reconnecting…"),
+  polling: _("polling"),
+  connecting: "",
+};
 
 // `arriving` holds live events that come while a conversation's history is loading.
 const state = { conversations: [], current: null, rendered: new Map(), arriving: null };
@@ -27,8 +35,9 @@ function showError(element, message) {
 
 function conversationName(conversation) {
   if (conversation.title) return conversation.title;
-  const others = conversation.participants.filter((name) => name !== root.dataset.username);
-  return others.join(", ") || "Just you";
+  const myId = Number(root.dataset.userId);
+  const others = (conversation.members ?? []).filter((member) => member.id !== myId);
+  return others.length ? formatList(others.map((member) => member.display_name)) : _("Just you");
 }
 
 function renderConversations() {
@@ -51,7 +60,7 @@ function messageBody(message, item) {
   if (message.type === "audio") {
     voice.then((module) => {
       if (module) item.voicePlayer = module.renderAudioMessage(body, message);
-      else body.textContent = "Voice message (player unavailable)";
+      else body.textContent = _("Voice message (player unavailable)");
     });
   } else {
     body.textContent = message.content;
@@ -68,13 +77,20 @@ function renderMessage(message) {
     return;
   }
   const item = document.createElement("li");
-  item.className = message.sender === root.dataset.username ? "mine" : "theirs";
+  item.className = message.sender_id === Number(root.dataset.userId) ? "mine" : "theirs";
   item.dataset.messageId = message.id;
   item.dataset.type = message.type;
   const meta = document.createElement("div");
   meta.className = "meta";
-  const time = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  meta.textContent = `${message.sender} · ${time}`;
+  const sender = document.createElement("span");
+  sender.className = "sender";
+  sender.textContent = message.sender_display_name ?? message.sender;
+  sender.title = `@${message.sender}`;
+  const time = document.createElement("time");
+  time.dateTime = message.created_at;
+  time.textContent = formatTime(message.created_at);
+  time.title = formatDateTime(message.created_at);
+  meta.append(sender, " · ", time);
   item.append(meta, messageBody(message, item));
   if (existing) existing.replaceWith(item);
   else history.append(item);
@@ -87,6 +103,12 @@ async function openConversation(conversation) {
   state.rendered.clear();
   history.replaceChildren();
   document.getElementById("conversation-title").textContent = conversationName(conversation);
+  const count = conversation.members?.length ?? conversation.participants.length;
+  document.getElementById("conversation-members").textContent = ngettext(
+    "%(num)d participant",
+    "%(num)d participants",
+    count,
+  );
   pane.hidden = false;
   root.classList.add("showing-conversation");
   renderConversations();
@@ -130,7 +152,7 @@ document.getElementById("new-conversation").addEventListener("submit", async (ev
   event.preventDefault();
   const form = event.target;
   const error = form.querySelector(".error");
-  const participants = form.participants.value.split(",").map((name) => name.trim()).filter(Boolean);
+  const participants = splitNames(form.participants.value);
   try {
     const conversation = await api("/api/chat/conversations", {
       method: "POST",
@@ -138,8 +160,9 @@ document.getElementById("new-conversation").addEventListener("submit", async (ev
     });
     form.reset();
     showError(error, "");
-    state.conversations.unshift(conversation);
-    openConversation(conversation);
+    const known = state.conversations.find((c) => c.id === conversation.id);
+    if (!known) state.conversations.unshift(conversation);
+    openConversation(known ?? conversation);
   } catch (failure) {
     showError(error, failure.message);
   }
@@ -168,6 +191,20 @@ document.getElementById("logout").addEventListener("click", async () => {
   location.assign("/login");
 });
 
+const nameForm = document.getElementById("display-name-form");
+nameForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = document.getElementById("display-name-error");
+  try {
+    const me = await api("/api/me", { method: "PATCH", body: { display_name: nameForm.display_name.value } });
+    document.getElementById("my-name").textContent = me.display_name;
+    nameForm.display_name.value = me.display_name;
+    showError(error, "");
+  } catch (failure) {
+    showError(error, failure.message);
+  }
+});
+
 document.getElementById("back").addEventListener("click", () => {
   root.classList.remove("showing-conversation");
 });
@@ -192,3 +229,7 @@ loadConversations().then(() => {
   if (state.conversations.length) openConversation(state.conversations[0]);
 });
 live.start();
+attachPeopleSearch(
+  document.getElementById("new-conversation").participants,
+  document.getElementById("people-suggestions"),
+);

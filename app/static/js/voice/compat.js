@@ -1,4 +1,5 @@
 // Browser differences for voice messages live here and nowhere else.
+import { _ } from "../i18n.js";
 
 // Safari records AAC in MP4, which every phone plays; Chrome and Firefox record Opus.
 const RECORDING_TYPES = ["audio/mp4", "audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/webm"];
@@ -8,15 +9,16 @@ const AUDIO_TYPES = { m4a: "audio/mp4", mp4: "audio/mp4", mp3: "audio/mpeg", web
 /** Why this page cannot record, in words for the person; null when it can. */
 export function recordingUnavailableReason() {
   if (!window.isSecureContext) {
-    return (
-      `Recording needs a secure (HTTPS) page: this one was opened over plain HTTP at ` +
-      `${location.host}, and browsers only allow the microphone on HTTPS pages or on this ` +
-      `computer's own address. Open https://${location.host}${location.pathname} instead.`
+    return _(
+      "Recording needs a secure (HTTPS) page: this one was opened over plain HTTP at %(host)s, " +
+        "and browsers only allow the microphone on HTTPS pages or on this computer's own " +
+        "address. Open %(url)s instead.",
+      { host: location.host, url: `https://${location.host}${location.pathname}` },
     );
   }
-  if (!navigator.mediaDevices?.getUserMedia) return "This browser does not give pages access to a microphone.";
-  if (typeof MediaRecorder === "undefined") return "This browser cannot record audio.";
-  if (!pickRecordingType()) return "This browser cannot record audio in a format that can be sent.";
+  if (!navigator.mediaDevices?.getUserMedia) return _("This browser does not give pages access to a microphone.");
+  if (typeof MediaRecorder === "undefined") return _("This browser cannot record audio.");
+  if (!pickRecordingType()) return _("This browser cannot record audio in a format that can be sent.");
   return null;
 }
 
@@ -30,14 +32,16 @@ export function describeMicrophoneError(error) {
   switch (error?.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return "Microphone access was denied. Allow the microphone for this site in the browser's settings, then try again.";
+      return _(
+        "Microphone access was denied. Allow the microphone for this site in the browser's settings, then try again.",
+      );
     case "NotFoundError":
     case "OverconstrainedError":
-      return "No microphone was found. Connect one and try again.";
+      return _("No microphone was found. Connect one and try again.");
     case "NotReadableError":
-      return "The microphone is busy or blocked by the system. Close other apps using it and try again.";
+      return _("The microphone is busy or blocked by the system. Close other apps using it and try again.");
     default:
-      return `The microphone could not be started (${error?.message || error}).`;
+      return _("The microphone could not be started (%(reason)s).", { reason: error?.message || error });
   }
 }
 

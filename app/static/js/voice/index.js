@@ -1,15 +1,16 @@
 // Voice messages on the chat page: the recorder's controls and the player.
-import { MAX_RECORDING_SECONDS, VoiceRecorder } from "./recorder.js";
+import { _, ngettext } from "../i18n.js";
+import { ENDING_SOON_SECONDS, MAX_RECORDING_SECONDS, VoiceRecorder } from "./recorder.js";
 import { uploadVoice } from "./uploader.js";
 import { VoicePlayer, formatSeconds } from "./player.js";
 
 export { parseAudioContent } from "./player.js";
 
-function button(label, className) {
+function button(label, ...classNames) {
   const element = document.createElement("button");
   element.type = "button";
   element.textContent = label;
-  element.className = className;
+  element.classList.add(...classNames);
   return element;
 }
 
@@ -21,22 +22,22 @@ export function mountRecorder(container, { conversationId, csrfToken, onSent }) 
   const reason = VoiceRecorder.unavailableReason;
   if (reason) {
     const notice = document.createElement("p");
-    notice.className = "notice recording-unavailable";
+    notice.classList.add("notice", "recording-unavailable");
     notice.textContent = reason;
     container.replaceChildren(notice);
     return null;
   }
   const recorder = new VoiceRecorder();
-  const record = button("🎤 Record", "record");
-  const send = button("Send", "send-voice");
-  const cancel = button("Cancel", "secondary cancel-voice");
-  const retry = button("Retry upload", "retry-voice");
+  const record = button("🎤 " + _("Record"), "record");
+  const send = button(_("Send"), "send-voice");
+  const cancel = button(_("Cancel"), "secondary", "cancel-voice");
+  const retry = button(_("Retry upload"), "retry-voice");
   const timer = document.createElement("span");
   timer.className = "timer";
   const progress = document.createElement("progress");
   progress.max = 1;
   const status = document.createElement("p");
-  status.className = "notice voice-status";
+  status.classList.add("notice", "voice-status");
   status.setAttribute("role", "status");
   let pending = null; // a finished recording kept until it is sent
 
@@ -52,7 +53,7 @@ export function mountRecorder(container, { conversationId, csrfToken, onSent }) 
   async function upload() {
     show(progress);
     progress.value = 0;
-    status.textContent = "Sending…";
+    status.textContent = _("Sending…");
     try {
       const message = await uploadVoice({
         ...pending, conversationId, csrfToken, onProgress: (fraction) => (progress.value = fraction),
@@ -61,7 +62,7 @@ export function mountRecorder(container, { conversationId, csrfToken, onSent }) 
       idle("");
       onSent?.(message);
     } catch (error) {
-      status.textContent = `Not sent: ${error.message}. Your recording is kept.`;
+      status.textContent = _("Not sent: %(reason)s. Your recording is kept.", { reason: error.message });
       show(retry, cancel);
     }
   }
@@ -92,10 +93,14 @@ export function mountRecorder(container, { conversationId, csrfToken, onSent }) 
     const { state } = event.detail;
     if (state === "recording") {
       timer.textContent = `0:00 / ${formatSeconds(MAX_RECORDING_SECONDS)}`;
-      status.textContent = "Recording…";
+      status.textContent = _("Recording…");
       show(timer, send, cancel);
     } else if (state === "ending-soon") {
-      status.textContent = "The recording stops soon.";
+      status.textContent = ngettext(
+        "The recording stops in %(num)d second.",
+        "The recording stops in %(num)d seconds.",
+        ENDING_SOON_SECONDS,
+      );
     } else if (state === "ended" && event.detail.reason === "limit") {
       // The maximum length was reached: send what was recorded.
       send.click();

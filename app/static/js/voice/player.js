@@ -1,4 +1,5 @@
 // Plays one voice message: m4a > mp3 > url > raw, with one retry on the raw file.
+import { _ } from "../i18n.js";
 import { audioTypeFromUrl } from "./compat.js";
 import { claimPlayback, releasePlayback } from "./playback-manager.js";
 
@@ -34,7 +35,7 @@ export class VoicePlayer {
     this.button = document.createElement("button");
     this.button.className = "play";
     this.button.textContent = "▶";
-    this.button.setAttribute("aria-label", "Play voice message");
+    this.button.setAttribute("aria-label", _("Play voice message"));
     this.progress = document.createElement("progress");
     this.progress.max = 1;
     this.progress.value = 0;
@@ -112,7 +113,7 @@ export class VoicePlayer {
 
   showError() {
     this.button.textContent = "▶";
-    this.error.textContent = "This voice message cannot be played here.";
+    this.error.textContent = _("This voice message cannot be played here.");
   }
 
   showProgress() {

@@ -1,4 +1,5 @@
 // Sends one recording; reports progress; the caller keeps the blob for a retry.
+import { _ } from "../i18n.js";
 
 const UPLOAD_URL = "/api/chat/messages/upload_audio";
 const EXTENSIONS = { "audio/mp4": "m4a", "audio/webm": "webm", "audio/ogg": "ogg" };
@@ -25,11 +26,11 @@ export function uploadVoice({ blob, mimeType, duration, conversationId, csrfToke
     });
     request.addEventListener("load", () => {
       if (request.status === 201) return resolve(request.response);
-      const message = request.response?.error ?? `the upload failed (${request.status})`;
+      const message = request.response?.error ?? _("the upload failed (%(status)s)", { status: request.status });
       reject(new UploadError(message, request.status));
     });
-    request.addEventListener("error", () => reject(new UploadError("the network connection failed", 0)));
-    request.addEventListener("timeout", () => reject(new UploadError("the upload timed out", 0)));
+    request.addEventListener("error", () => reject(new UploadError(_("the network connection failed"), 0)));
+    request.addEventListener("timeout", () => reject(new UploadError(_("the upload timed out"), 0)));
     request.send(form);
   });
 }

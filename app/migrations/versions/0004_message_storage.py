@@ -1,7 +1,7 @@
 """voice messages record their storage backend
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-25 17:35:00
 
 Expand-only: a nullable column (NULL = local disk, as every message before it); the
@@ -11,8 +11,8 @@ previous release ignores it.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

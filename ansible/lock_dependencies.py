@@ -1,0 +1,102 @@
+"""Writes requirements/py<X.Y>.lock: the app's runtime wheels, pinned, for each target Python.
+
+    python ansible/lock_dependencies.py CONSTRAINTS_FILE
+
+One lock per Python that a supported Debian ships (TARGETS). pip resolves each with
+--python-version/--platform/--only-binary, so no other interpreter is needed here; but
+pip evaluates environment markers with the Python that runs it, so this walks the
+resolved dependency graph again with the target's own marker environment: anything the
+target needs that pip left out is added and resolved again, anything it does not need is
+dropped (e.g. redis needs async-timeout below Python 3.11.3 only).
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+# The Python each supported Debian release ships: Debian 12 → 3.11.2, Debian 13 → 3.13.5.
+TARGETS = {"3.11": "3.11.2", "3.13": "3.13.5"}
+PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64"]
+HEADER = """\
+# Exact versions of the app's runtime dependencies for CPython {minor} (Debian {debian}).
+# roles/chat_app installs them into each release's venv on hosts whose python3 is {minor}.
+# Regenerate both locks with ansible/lock-dependencies.sh after changing pyproject.toml.
+# python-version: {full}
+"""
+
+
+def resolve(full: str, constraints: Path, extra: list[str], workdir: Path) -> dict:
+    report = workdir / f"report-{full}.json"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--dry-run", "--ignore-installed", "--report", str(report), "--only-binary=:all:",
+         *[f"--platform={p}" for p in PLATFORMS], "--python-version", full,
+         "--implementation", "cp", "-c", str(constraints), str(ROOT), *extra],
+        check=True,
+    )  # fmt: skip
+    items = json.loads(report.read_text())["install"]
+    return {canonicalize_name(item["metadata"]["name"]): item for item in items}
+
+
+def needed(resolved: dict, full: str) -> tuple[dict, list[str]]:
+    """(the packages the target needs, requirements pip did not resolve)."""
+    environment = default_environment() | {
+        "python_version": full.rsplit(".", 1)[0],
+        "python_full_version": full,
+        "implementation_version": full,
+    }
+    keep, missing, todo = {}, [], [("natter", frozenset())]
+    while todo:
+        name, extras = todo.pop()
+        metadata = resolved[name]["metadata"]
+        for line in metadata.get("requires_dist", []):
+            requirement = Requirement(line)
+            wanted = requirement.marker is None or any(
+                requirement.marker.evaluate(environment | {"extra": extra})
+                for extra in {"", *extras}
+            )
+            dependency = canonicalize_name(requirement.name)
+            if not wanted or (dependency, frozenset(requirement.extras)) in keep:
+                continue
+            if dependency not in resolved:
+                requirement.marker = None
+                missing.append(str(requirement))
+                continue
+            keep[(dependency, frozenset(requirement.extras))] = True
+            todo.append((dependency, frozenset(requirement.extras)))
+    names = {dependency for dependency, _ in keep}
+    return {name: resolved[name]["metadata"] for name in sorted(names)}, missing
+
+
+def lock(minor: str, full: str, constraints: Path, workdir: Path) -> Path:
+    extra: list[str] = []
+    for _ in range(4):
+        packages, missing = needed(resolve(full, constraints, extra, workdir), full)
+        if not missing:
+            break
+        extra += missing
+    else:
+        raise SystemExit(f"py{minor}: still unresolved after 4 rounds: {missing}")
+    debian = {"3.11": "12", "3.13": "13"}[minor]
+    pins = [f"{meta['name']}=={meta['version']}" for meta in packages.values()]
+    target = ROOT / "requirements" / f"py{minor}.lock"
+    target.write_text(HEADER.format(minor=minor, debian=debian, full=full) + "\n".join(pins) + "\n")
+    return target
+
+
+def main() -> None:
+    constraints = Path(sys.argv[1]).resolve()
+    with tempfile.TemporaryDirectory() as workdir:
+        for minor, full in TARGETS.items():
+            print(f"lock-dependencies: wrote {lock(minor, full, constraints, Path(workdir))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tests of the operator's playbooks that run on this machine, without containers."""
