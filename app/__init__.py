@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     security_headers.init_app(app)
     metrics.init_app(app)
 
+    from app import cli
     from app.routes import auth, chat, errors, main, profile, users
 
     app.register_blueprint(main.bp)
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(users.bp, url_prefix="/api/users")
     app.register_blueprint(chat.bp, url_prefix="/api/chat")
     errors.register(app)
+    cli.init_app(app)
     return app
 
 

@@ -73,6 +73,26 @@ class Settings:
     # People search, per account: enough to type a name with autocomplete (one request
     # per pause), too few to walk the whole user list.
     ratelimit_search: str = "60 per minute"
+    # Where voice files live: "local" (UPLOAD_DIR/chat on this host, the one-host default)
+    # or "s3" (an S3-compatible bucket: a Ceph cluster's RGW, Garage, MinIO, a cloud S3),
+    # which web, app and worker hosts can share. UPLOAD_DIR stays the scratch folder.
+    storage_backend: str = "local"
+    # The S3 endpoint (scheme, host, port), e.g. https://s3.internal:7480; empty = AWS.
+    s3_endpoint_url: str = ""
+    # The private bucket voice files go in (objects under chat/).
+    s3_bucket: str = ""
+    # The region the requests are signed for (any name works for RGW, Garage, MinIO).
+    s3_region: str = "us-east-1"
+    # "path" (https://host/bucket/key: RGW, MinIO, Garage) or "virtual" (bucket.host).
+    s3_addressing_style: str = "path"
+    # The access key pair (from Vault in the inventories; never in the repository).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # How long a presigned URL handed to Nginx stays valid: Nginx uses it at once.
+    s3_presign_seconds: int = 60
+    # Connect and read timeout of every S3 call: an unreachable S3 fails an upload
+    # (503, the page keeps the recording) within about twice this, not minutes.
+    s3_timeout_seconds: float = 5.0
     ffmpeg_bin: str = "ffmpeg"
     ffprobe_bin: str = "ffprobe"
     # Wall-clock cap for one ffmpeg run; a 5-minute message transcodes in ~3 s here.
@@ -134,8 +154,21 @@ class Settings:
             self.uploads_accel_prefix.startswith("/") and self.uploads_accel_prefix.endswith("/")
         ):
             raise SettingsError("UPLOADS_ACCEL_PREFIX must start and end with '/'")
+        self.validate_storage()
         if self.event_streams_per_user < 1:
             raise SettingsError("EVENT_STREAMS_PER_USER must be at least 1")
+
+    def validate_storage(self) -> None:
+        if self.storage_backend not in {"local", "s3"}:
+            raise SettingsError(
+                f"STORAGE_BACKEND must be local or s3, not {self.storage_backend!r}"
+            )
+        if self.s3_addressing_style not in {"path", "virtual"}:
+            raise SettingsError("S3_ADDRESSING_STYLE must be path or virtual")
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise SettingsError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        if not 1 <= self.s3_presign_seconds <= 3600:
+            raise SettingsError("S3_PRESIGN_SECONDS must be between 1 and 3600")
 
     def engine_options(self) -> dict:
         if not self.database_url.startswith("sqlite"):

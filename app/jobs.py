@@ -8,6 +8,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from app.services import redis_link, voice
+from app.services.storage import StorageUnavailable
 
 QUEUE_NAME = "transcode"
 # A job that outlives ffmpeg's own timeout twice (m4a then mp3) is dead.
@@ -44,7 +45,7 @@ def dispatch(message_id: int) -> None:
     current = settings()
     breaker = redis_link.breaker(current_app)
     if not current.redis_url or not breaker.allows():
-        voice.transcode(message_id, current)
+        transcode_now(message_id, current)
         return
     try:
         job = queue_for(current).enqueue(
@@ -58,7 +59,7 @@ def dispatch(message_id: int) -> None:
     except redis.RedisError as error:
         breaker.failed()
         current_app.logger.warning("Redis unavailable, transcoding in the request: %s", error)
-        voice.transcode(message_id, current)
+        transcode_now(message_id, current)
         return
     try:
         wait_for(job, current.transcode_wait_seconds)
@@ -66,6 +67,15 @@ def dispatch(message_id: int) -> None:
         # The job is queued: a worker transcodes it once Redis answers again.
         breaker.failed()
         current_app.logger.warning("Redis failed while the upload waited: %s", error)
+
+
+def transcode_now(message_id: int, current) -> None:
+    """In the request; storage failing leaves the message pending (playing the raw file)."""
+    try:
+        voice.transcode(message_id, current)
+    except StorageUnavailable as error:
+        # The raw file is stored and the message sent; a worker's recovery redoes it.
+        current_app.logger.warning("voice message %s stays pending: %s", message_id, error)
 
 
 def queue_depth(current_settings) -> int | None:

@@ -71,6 +71,9 @@ class ChatMessage(db.Model):
     media_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Audio only: "pending" until the transcode settles as "done" or "failed".
     transcode_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    # Audio only: the storage backend holding its files ("local" or "s3"); NULL is local
+    # (messages from before there was a choice). `storage migrate` switches it.
+    storage: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sender: Mapped[User] = relationship()

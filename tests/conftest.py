@@ -17,6 +17,7 @@ import redis
 from app import create_app
 from app.config import Settings
 from app.extensions import db
+from tests.storage import rgw as rgw_server
 from tests.voice import audio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -295,3 +296,19 @@ def speech_files(speech_dir, speech_wav):
         fmt: audio.encode(speech_wav, speech_dir / f"speech-{fmt}.{fmt}", fmt)
         for fmt in audio.FORMATS
     }
+
+
+@pytest.fixture(scope="session")
+def rgw():
+    """A real S3 server (Ceph RGW, dbstore) on loopback, shared by the session's tests."""
+    gateway = rgw_server.start_gateway()
+    yield gateway
+    gateway.remove()
+
+
+@pytest.fixture
+def own_rgw():
+    """An RGW of this test's own, which it may pause (fault tests)."""
+    gateway = rgw_server.start_gateway()
+    yield gateway
+    gateway.remove()

@@ -1,7 +1,5 @@
 """Pages, the health check, and voice files under /uploads."""
 
-import re
-
 from flask import (
     Blueprint,
     Response,
@@ -17,20 +15,9 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app import jobs
-from app.extensions import db
-from app.models import ChatMessage
 from app.routes import local_path
-from app.services import conversations, health, metrics, voice
-
-# Server-made names only: <32 hex>[-raw].<ext>. Anything else, traversal included, is 404.
-VOICE_FILE = re.compile(r"^chat/([0-9a-f]{32})(?:-raw)?\.(m4a|mp3|webm|ogg|wav)$")
-AUDIO_TYPES = {
-    "m4a": "audio/mp4",
-    "mp3": "audio/mpeg",
-    "webm": "audio/webm",
-    "ogg": "audio/ogg",
-    "wav": "audio/wav",
-}
+from app.services import health, metrics, storage, voice
+from app.services.storage import naming
 
 bp = Blueprint("main", __name__)
 
@@ -71,27 +58,34 @@ def metrics_text():
 @bp.get("/uploads/<path:filename>")
 def uploaded_file(filename: str):
     """Participants only; everyone else, logged in or not, gets the same 404."""
-    match = VOICE_FILE.match(filename)
-    if match is None or not current_user.is_authenticated:
+    folder, _, name = filename.partition("/")
+    key = naming.key_of(name) if folder == naming.FOLDER else None
+    if key is None or not current_user.is_authenticated:
         abort(404)
-    message = db.session.execute(
-        db.select(ChatMessage).filter_by(media_key=match.group(1))
-    ).scalar_one_or_none()
-    if message is None or not conversations.is_participant(
-        message.conversation_id, current_user.id
-    ):
+    store = voice.storage_for_listener(key, current_user.id, current_app.config["SETTINGS"])
+    if store is None:
         abort(404)
-    settings = current_app.config["SETTINGS"]
-    path = voice.chat_dir(settings) / filename.removeprefix("chat/")
-    if not path.is_file():
+    try:
+        delivery = store.serve(name)
+    except storage.MissingFile:
         abort(404)
-    mimetype = AUDIO_TYPES[match.group(2)]
-    if settings.uploads_accel_prefix:
-        # Nginx sends the bytes (Range, caching) from its internal location.
+    return voice_response(delivery, naming.media_type(name))
+
+
+def voice_response(delivery: storage.Delivery, mimetype: str):
+    """Nginx's internal redirect, or the file itself (development); never a page."""
+    if delivery.accel_redirect:
         response = current_app.response_class(mimetype=mimetype)
-        response.headers["X-Accel-Redirect"] = settings.uploads_accel_prefix + filename
+        response.headers["X-Accel-Redirect"] = delivery.accel_redirect
     else:
-        response = send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
+        response = send_file(
+            delivery.file,
+            mimetype=mimetype,
+            conditional=True,
+            etag=delivery.etag or True,
+            last_modified=delivery.last_modified,
+            max_age=3600,
+        )
         response.headers["Accept-Ranges"] = "bytes"
     response.headers["Cache-Control"] = "private, max-age=3600"
     # A voice file is never a page: nothing in it may run, even if opened directly.

@@ -1,14 +1,17 @@
-"""Health of what the app depends on: the database, Redis when configured, upload room."""
+"""Health of what the app depends on: database, Redis when configured, upload room, storage."""
 
 import redis
 from sqlalchemy import text
 
 from app.extensions import db
-from app.services import redis_link, voice
+from app.services import redis_link, storage, voice
 
 
 def check(settings) -> dict:
-    """{"status", "database", "redis", "uploads"}: "ok", "disabled" or "error: ..." each."""
+    """{"status", "database", "redis", "uploads", "storage"}: "ok", "disabled", "error: ..."
+
+    (storage: "<backend>: ok" or "<backend>: error: ...").
+    """
     report = {"status": "ok", "database": "ok", "redis": "disabled"}
     try:
         db.session.execute(text("SELECT 1"))
@@ -21,6 +24,7 @@ def check(settings) -> dict:
         except redis.RedisError as error:
             report.update(status="error", redis=f"error: {error.__class__.__name__}")
     report["uploads"] = voice.room_report(settings)
-    if report["uploads"] != "ok":
+    report["storage"] = f"{settings.storage_backend}: " + storage.backend(settings).health()
+    if report["uploads"] != "ok" or not report["storage"].endswith(": ok"):
         report["status"] = "error"
     return report

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.services.errors import N_
+from app.services.storage import naming
 
 # WebM/Matroska, Ogg, MP4/M4A (mov family), MP3, WAV: what browsers record or upload.
 ALLOWED_DEMUXERS = "matroska,ogg,mov,mp3,wav"
 # The raw file keeps an extension that says what it is, whatever the client called it.
-RAW_EXTENSIONS = {"matroska": "webm", "ogg": "ogg", "mov": "m4a", "mp3": "mp3", "wav": "wav"}
+RAW_EXTENSIONS = naming.RAW_EXTENSIONS
 # Waveform: at most this many peaks, each 0-100, from mono PCM decoded at this rate.
 WAVEFORM_POINTS = 100
 WAVEFORM_RATE = 2000

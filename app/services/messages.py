@@ -44,6 +44,7 @@ def create(
     content: str,
     media_key: str | None = None,
     transcode_state: str | None = None,
+    storage: str | None = None,
 ) -> ChatMessage:
     message = ChatMessage(
         conversation_id=conversation.id,
@@ -52,6 +53,7 @@ def create(
         content=content,
         media_key=media_key,
         transcode_state=transcode_state,
+        storage=storage,
     )
     db.session.add(message)
     db.session.commit()

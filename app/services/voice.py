@@ -4,20 +4,20 @@ import errno
 import json
 import logging
 import os
-import secrets
 import shutil
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User, utcnow
-from app.services import media, messages, metrics
+from app.services import conversations, media, messages, metrics, storage
 from app.services.errors import N_, InvalidInput, ServiceError, UnsupportedMedia
+from app.services.storage import naming
 
-URL_PREFIX = "/uploads/chat/"
+URL_PREFIX = naming.URL_PREFIX
 MAX_CLIENT_DURATION = 24 * 3600
 
 log = logging.getLogger(__name__)
@@ -32,15 +32,17 @@ class StorageFull(ServiceError):
 
 
 def chat_dir(settings) -> Path:
-    return Path(settings.upload_dir) / "chat"
+    """The local folder uploads are written to first (and, on local storage, kept in)."""
+    return storage.backend(settings).scratch_dir
 
 
 def receive(upload, conversation: Conversation, sender: User, settings) -> ChatMessage:
     """Save and check an uploaded recording; the message starts out playing the raw file."""
-    key = secrets.token_hex(16)
-    folder = chat_dir(settings)
+    key = naming.new_key()
+    store = storage.backend(settings)
+    folder = store.scratch_dir
     ensure_room(folder, upload_size(upload), settings)
-    incoming = folder / f".{key}.incoming"
+    incoming = folder / naming.incoming_name(key)
     try:
         upload.save(incoming)
     except OSError as error:
@@ -53,19 +55,69 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
     except media.MediaError as error:
         incoming.unlink(missing_ok=True)
         raise UnsupportedMedia(str(error)) from None  # media marks its messages with N_
-    raw = folder / f"{key}-raw.{info.raw_extension}"
+    raw = naming.raw_name(key, info.raw_extension)
     metrics.UPLOADS.inc()
     metrics.UPLOAD_BYTES.inc(incoming.stat().st_size)
-    os.replace(incoming, raw)
-    content = voice_content(raw.name, None, None, info.duration)
+    try:
+        store.save(raw, incoming)  # consumes `incoming`, stored or not
+    finally:
+        incoming.unlink(missing_ok=True)
+    content = voice_content(raw, None, None, info.duration)
     try:
         return messages.create(
-            conversation, sender, "audio", json.dumps(content), key, transcode_state="pending"
-        )
+            conversation, sender, "audio", json.dumps(content), key,
+            transcode_state="pending", storage=settings.storage_backend,
+        )  # fmt: skip
     except SQLAlchemyError:
         db.session.rollback()
-        raw.unlink(missing_ok=True)  # the commit failed: no message points at the file
+        forget(store, raw)  # the commit failed: no message points at the file
         raise
+
+
+def forget(store, name: str) -> None:
+    """Remove a file nothing points at; if storage is down too, the log names it."""
+    try:
+        store.delete(name)
+    except storage.StorageUnavailable:
+        log.error("voice file %s is orphaned: storage unreachable while removing it", name)
+
+
+def storage_of(message: ChatMessage, settings):
+    """The backend holding this message's files (NULL: local, from before the choice)."""
+    return storage.backend(settings, message.storage or "local")
+
+
+def storage_for_listener(media_key: str, user_id: int, settings):
+    """The backend of the voice message with this key if the user may hear it, else None."""
+    message = db.session.execute(
+        db.select(ChatMessage).filter_by(media_key=media_key)
+    ).scalar_one_or_none()
+    if message is None or not conversations.is_participant(message.conversation_id, user_id):
+        return None
+    return storage_of(message, settings)
+
+
+def sweep_orphans(settings, older_than: timedelta) -> list[str]:
+    """Remove stored files of no message, older than `older_than`; the names removed.
+
+    An upload stores its raw file before its message exists, and a store that timed
+    out may still complete on the server: such files belong to nobody. The grace
+    period keeps uploads in flight.
+    """
+    store = storage.backend(settings)
+    cutoff = datetime.now(UTC) - older_than
+    candidates = [name for name, modified in store.listing() if modified <= cutoff]
+    keys = {naming.key_of(name) for name in candidates}
+    known = set(
+        db.session.execute(
+            db.select(ChatMessage.media_key).where(ChatMessage.media_key.in_(keys))
+        ).scalars()
+    )
+    removed = [name for name in candidates if naming.key_of(name) not in known]
+    for name in removed:
+        store.delete(name)
+        log.warning("removed orphaned voice file %s", name)
+    return removed
 
 
 def upload_size(upload) -> int:
@@ -87,7 +139,7 @@ def ensure_room(folder: Path, incoming_bytes: int, settings) -> None:
 
 
 def room_report(settings) -> str:
-    """For /healthz: "ok", or why uploads are being refused."""
+    """For /healthz: "ok", or why uploads are being refused (scratch space is local)."""
     free = shutil.disk_usage(chat_dir(settings)).free
     if free < settings.upload_min_free_bytes:
         return f"error: {free} bytes free, below the {settings.upload_min_free_bytes} reserve"
@@ -95,42 +147,53 @@ def room_report(settings) -> str:
 
 
 def transcode(message_id: int, settings) -> dict:
-    """m4a first; mp3 if that fails; raw alone if both fail. Idempotent."""
+    """m4a first; mp3 if that fails; raw alone if both fail. Idempotent.
+
+    ffmpeg works on local files: the raw file is fetched into a private copy, the
+    outputs are made and verified locally, then stored. Storage being unreachable is
+    raised (StorageUnavailable), never mistaken for a bad recording: the job retries.
+    """
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.type != "audio":
         raise InvalidInput(N_("no voice message %(id)s"), id=message_id)
     content = json.loads(message.content)
     if message.transcode_state != "pending":
         return content
+    store = storage_of(message, settings)
+    raw_name = naming.name_of(content["url_raw"])
+    with store.open_local(raw_name) as raw:
+        produced, duration = make_outputs(message, raw, content["duration"], settings)
+        for name, path in produced.items():
+            store.save(name, path)
+        if not produced:
+            log.warning("voice message %s: keeping only the raw file %s", message_id, raw_name)
+        names = {name.rsplit(".", 1)[1]: name for name in produced}
+        content = voice_content(raw_name, names.get("m4a"), names.get("mp3"), duration)
+        limits = media.MediaLimits.from_settings(settings)
+        content.update(waveform_field(raw, limits, message_id))
+    settle(message, content, "done" if produced else "failed")
+    return content
+
+
+def make_outputs(message, raw: Path, expected: float, settings) -> tuple[dict, float]:
+    """({stored name: local verified file}, duration): m4a, else mp3, else nothing."""
     limits = media.MediaLimits.from_settings(settings)
-    folder = chat_dir(settings)
-    raw = folder / content["url_raw"].removeprefix(URL_PREFIX)
-    produced, duration = {}, content["duration"]
     for extension, convert in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
-        target = folder / f"{message.media_key}.{extension}"
+        name = naming.output_name(message.media_key, extension)
+        # Beside the raw copy: on local storage that is the stored file's own folder.
+        target = raw.parent / name
         started = time.perf_counter()
         try:
             convert(raw, target, limits)
-            duration = media.verify_output(target, content["duration"], limits)
+            duration = media.verify_output(target, expected, limits)
         except (media.MediaError, OSError) as error:
             target.unlink(missing_ok=True)  # never publish a half-written file
             metrics.observe_transcode(extension, "error", started)
-            log.warning("voice message %s: %s transcode failed: %s", message_id, extension, error)
+            log.warning("voice message %s: %s transcode failed: %s", message.id, extension, error)
             continue
         metrics.observe_transcode(extension, "ok", started)
-        produced[extension] = target
-        break
-    if not produced:
-        log.warning("voice message %s: keeping only the raw file %s", message_id, raw.name)
-    content = voice_content(
-        raw.name,
-        produced.get("m4a") and produced["m4a"].name,
-        produced.get("mp3") and produced["mp3"].name,
-        duration,
-    )
-    content.update(waveform_field(raw, limits, message_id))
-    settle(message, content, "done" if produced else "failed")
-    return content
+        return {name: target}, duration
+    return {}, expected
 
 
 def waveform_field(raw: Path, limits, message_id: int) -> dict:
@@ -160,7 +223,7 @@ def pending_message_ids(older_than: timedelta = timedelta(0)) -> list[int]:
 def voice_content(raw: str, m4a: str | None, mp3: str | None, duration: float) -> dict:
     """The seed's content shape; `url` is the best of m4a > mp3 > raw."""
     urls = {
-        name: URL_PREFIX + value if value else None
+        name: naming.url(value) if value else None
         for name, value in (("url_raw", raw), ("url_m4a", m4a), ("url_mp3", mp3))
     }
     best = urls["url_m4a"] or urls["url_mp3"] or urls["url_raw"]

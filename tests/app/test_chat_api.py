@@ -101,6 +101,7 @@ def test_healthz_reports_database(client):
         "database": "ok",
         "redis": "disabled",
         "uploads": "ok",
+        "storage": "local: ok",
     }
 
 

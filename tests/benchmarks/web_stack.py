@@ -166,6 +166,17 @@ http {{
     return ca_file
 
 
+def s3_overrides(folder: Path, gateway, bucket: str) -> tuple[dict, dict]:
+    """(nginx overrides, app environment) for voice files in `bucket` of an RGW gateway."""
+    location = role_defaults("nginx")["nginx_uploads_s3_location"]
+    nginx = {
+        "nginx_uploads_backend": "s3",
+        "nginx_uploads_s3_endpoint": gateway.endpoint,
+        "nginx_uploads_s3_cache_dir": str(folder / "nginx" / "s3-cache"),
+    }
+    return nginx, {**gateway.environment(bucket), "UPLOADS_ACCEL_PREFIX": location}
+
+
 def start_logged(command: list, env: dict, log_file: Path) -> subprocess.Popen:
     with open(log_file, "ab") as log:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -189,17 +200,23 @@ def start_gunicorn(application: str, socket: Path, env: dict, log_file: Path) ->
 
 
 @contextlib.contextmanager
-def web_stack(folder: Path, nginx_overrides: dict | None = None):
-    """Starts everything in `folder`; yields a WebStack; stops every process it started."""
+def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: dict | None = None):
+    """Starts everything in `folder`; yields a WebStack; stops every process it started.
+
+    `app_overrides` are more environment variables of the app and its worker (S3 storage).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     processes = []
     try:
         redis_process, redis_url = start_redis(folder)
         processes.append(redis_process)
+        settings = {
+            "UPLOADS_ACCEL_PREFIX": role_defaults("chat_app")["chat_app_uploads_accel_prefix"],
+            **(app_overrides or {}),
+        }
         env = app_environment(
             folder,
             BEHIND_PROXY="1",
-            UPLOADS_ACCEL_PREFIX=role_defaults("chat_app")["chat_app_uploads_accel_prefix"],
             REDIS_URL=redis_url,
             RATELIMIT_STORAGE_URI=redis_url[:-1] + "1",
             RATELIMIT_LOGIN=BENCH_LIMIT,
@@ -207,6 +224,7 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None):
             RATELIMIT_POST=BENCH_LIMIT,
             RATELIMIT_UPLOAD=BENCH_LIMIT,
             WORKER_NAME="bench-1",
+            **settings,
         )
         migrate_database(env)
         app_socket, hello_socket = folder / "app.sock", folder / "hello.sock"

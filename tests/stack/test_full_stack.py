@@ -68,7 +68,13 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
     )
     assert "Pebble" in issuer
     health = json.loads(stack.curl(f"{SITE}/healthz").stdout)
-    assert health == {"status": "ok", "database": "ok", "redis": "ok", "uploads": "ok"}
+    assert health == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "uploads": "ok",
+        "storage": "local: ok",
+    }
 
 
 def test_the_release_speaks_chinese_from_its_compiled_catalog(stack):

@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
-from app.extensions import db
-from tests.conftest import ApiClient, make_settings
+from tests.conftest import ApiClient
 from tests.voice import audio
 
 UPLOAD = "/api/chat/messages/upload_audio"
-
-
-def voice_app(tmp_path, **overrides):
-    app = create_app(make_settings(tmp_path, **overrides))
-    with app.app_context():
-        db.create_all()
-    return app
 
 
 def user(app, name) -> ApiClient:
@@ -39,18 +30,14 @@ def upload(api, conversation_id, path: Path, filename="blob", **form):
 
 
 @pytest.fixture
-def chat(tmp_path):
+def chat(tmp_path, voice_app):
     """alice and bob in one conversation, mallory outside it."""
     app = voice_app(tmp_path)
     alice, bob, mallory = user(app, "alice"), user(app, "bob"), user(app, "mallory")
     return app, alice, bob, mallory, alice.conversation_with("bob")
 
 
-def files_in(tmp_path) -> list[str]:
-    return sorted(p.name for p in (tmp_path / "uploads" / "chat").iterdir())
-
-
-def test_upload_keeps_raw_and_makes_m4a(chat, speech_files, speech_wav, tmp_path):
+def test_upload_keeps_raw_and_makes_m4a(chat, speech_files, speech_wav, tmp_path, files_in):
     app, alice, bob, _, conversation_id = chat
     response = upload(alice, conversation_id, speech_files["webm"], duration="4.2")
     assert response.status_code == 201, response.get_json()
@@ -68,7 +55,7 @@ def test_upload_keeps_raw_and_makes_m4a(chat, speech_files, speech_wav, tmp_path
     assert json.loads(listed[-1]["content"]) == content
 
 
-def test_m4a_failure_falls_back_to_mp3(tmp_path, speech_files, caplog):
+def test_m4a_failure_falls_back_to_mp3(tmp_path, speech_files, caplog, voice_app):
     app = voice_app(tmp_path, ffmpeg_aac_encoder="no_such_encoder")
     alice = user(app, "alice")
     with caplog.at_level(logging.WARNING):
@@ -79,7 +66,9 @@ def test_m4a_failure_falls_back_to_mp3(tmp_path, speech_files, caplog):
     assert "m4a transcode failed" in caplog.text
 
 
-def test_both_transcodes_failing_keeps_raw_and_still_sends(tmp_path, speech_files, caplog):
+def test_both_transcodes_failing_keeps_raw_and_still_sends(
+    tmp_path, speech_files, caplog, voice_app
+):
     app = voice_app(
         tmp_path, ffmpeg_aac_encoder="no_such_encoder", ffmpeg_mp3_encoder="no_such_encoder"
     )
@@ -103,7 +92,7 @@ def test_both_transcodes_failing_keeps_raw_and_still_sends(tmp_path, speech_file
         (b"\x89PNG\r\n\x1a\n" + b"0" * 200, "a.png"),
     ],
 )
-def test_non_audio_is_refused_and_deleted(chat, tmp_path, payload, filename):
+def test_non_audio_is_refused_and_deleted(chat, tmp_path, payload, filename, files_in):
     _, alice, _, _, conversation_id = chat
     fake = tmp_path / "fake"
     fake.write_bytes(payload)
@@ -114,7 +103,7 @@ def test_non_audio_is_refused_and_deleted(chat, tmp_path, payload, filename):
     assert alice.messages(conversation_id).get_json()["messages"] == []
 
 
-def test_oversize_upload_is_413_json(tmp_path, speech_files):
+def test_oversize_upload_is_413_json(tmp_path, speech_files, voice_app, files_in):
     app = voice_app(tmp_path, max_content_length=10_000)
     alice = user(app, "alice")
     response = upload(alice, alice.conversation_with(), speech_files["wav"])
@@ -198,7 +187,9 @@ def test_traversal_is_impossible(sent, path):
     assert response.status_code == 404
 
 
-def test_deployed_answers_with_x_accel_redirect(tmp_path, speech_files):
+def test_deployed_answers_with_x_accel_redirect(
+    tmp_path, speech_files, voice_app, storage_overrides
+):
     app = voice_app(tmp_path, uploads_accel_prefix="/_protected_uploads/")
     alice = user(app, "alice")
     content = json.loads(
@@ -207,14 +198,24 @@ def test_deployed_answers_with_x_accel_redirect(tmp_path, speech_files):
     response = alice.get(content["url_m4a"])
     assert response.status_code == 200
     name = content["url_m4a"].removeprefix("/uploads/")
-    assert response.headers["X-Accel-Redirect"] == f"/_protected_uploads/{name}"
+    redirect = response.headers["X-Accel-Redirect"]
+    if storage_overrides.get("storage_backend") == "s3":
+        # /_protected_uploads/<host>/<bucket>/chat/<name>?<presigned query>
+        host = storage_overrides["s3_endpoint_url"].removeprefix("http://")
+        bucket = storage_overrides["s3_bucket"]
+        assert redirect.startswith(f"/_protected_uploads/{host}/{bucket}/{name}?")
+        assert "X-Amz-Expires=60&" in redirect and "X-Amz-Signature=" in redirect
+    else:
+        assert redirect == f"/_protected_uploads/{name}"
     assert response.data == b""
     assert response.mimetype == "audio/mp4"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_full_disk_is_a_clear_error_and_leaves_nothing(chat, speech_files, tmp_path, monkeypatch):
+def test_full_disk_is_a_clear_error_and_leaves_nothing(
+    chat, speech_files, tmp_path, monkeypatch, files_in
+):
     _, alice, _, _, conversation_id = chat
     chat_dir = tmp_path / "uploads" / "chat"
     real_open = open
