@@ -193,7 +193,7 @@ def m4a_codec_args(limits: MediaLimits) -> list[str]:
 
 
 def mp3_codec_args(limits: MediaLimits) -> list[str]:
-    """Mono MP3, 48 kbit/s CBR at 48 kHz (360 KB a minute, whatever is said); LAME's
+    """Mono MP3, 48 kbit/s CBR at 48 kHz (360 KB a minute, whatever the content); LAME's
     quality 7 scored higher PESQ-WB on speech than its default and runs faster."""
     return ["-ar", "48000", "-c:a", limits.mp3_encoder, "-b:a", "48k",
             "-compression_level", "7", "-threads", "1", "-f", "mp3"]  # fmt: skip
