@@ -434,3 +434,18 @@ def test_the_login_page_carries_the_invite_into_registration(client):
     page = client.get('/login?invite=abc"<x>').get_data(as_text=True)
     assert 'data-invite="abc&#34;&lt;x&gt;"' in page
     assert 'data-invite=""' in client.get("/login").get_data(as_text=True)
+
+
+def test_admin_errors_and_the_admin_page_speak_chinese(app, api_for, admin):
+    zh = {"Accept-Language": "zh-CN"}
+    set_mode(app, "invite")
+    response = api_for().post(
+        "/api/auth/register", {"username": "alice", "password": PASSWORD, "invite": "x" * 32},
+        headers=zh,
+    )  # fmt: skip
+    assert response.get_json() == {
+        "error": "此邀请链接无效：可能有误、已过期、已用完或已撤销",
+        "code": "invite_invalid",
+    }
+    page = admin.get("/admin", headers=zh).get_data(as_text=True)
+    assert "<title>管理 · Natter</title>" in page and "创建邀请" in page
