@@ -63,8 +63,8 @@ def users_list():
     while True:
         batch, total = administration.page_of_users(page, administration.MAX_PAGE_SIZE)
         for user in batch:
-            flags = [flag for flag, on in (("admin", user.is_admin), ("disabled",
-                     user.disabled_at is not None)) if on]  # fmt: skip
+            flags = ["admin"] if user.is_admin else []
+            flags += ["disabled"] if user.disabled_at is not None else []
             click.echo(f"{user.id}\t{user.username}\t{','.join(flags) or '-'}")
         if page * administration.MAX_PAGE_SIZE >= total:
             return
