@@ -7,7 +7,7 @@ from flask import Flask, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import i18n, security_headers
+from app import cli, i18n, security_headers, storage_cli
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.services import events, metrics, sessions
@@ -37,16 +37,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     security_headers.init_app(app)
     metrics.init_app(app)
 
-    from app import cli
-    from app.routes import auth, chat, errors, main, profile, users
+    from app.routes import admin, auth, chat, errors, main, profile, users
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/api")
     app.register_blueprint(profile.bp, url_prefix="/api")
     app.register_blueprint(users.bp, url_prefix="/api/users")
     app.register_blueprint(chat.bp, url_prefix="/api/chat")
+    app.register_blueprint(admin.bp, url_prefix="/api/admin")
+    app.register_blueprint(admin.pages)
+    cli.register(app)
     errors.register(app)
-    cli.init_app(app)
+    storage_cli.init_app(app)
     return app
 
 

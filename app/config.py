@@ -8,6 +8,8 @@ from pathlib import Path
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key"  # noqa: S105 - refused outside development
 MIB = 1024 * 1024
+# Who may register: anyone, holders of an invite, nobody (admins create accounts).
+REGISTRATION_MODES = ("open", "invite", "closed")
 
 
 class SettingsError(RuntimeError):
@@ -62,6 +64,13 @@ class Settings:
     # Event streams one account may hold open at once (all devices and tabs together);
     # opening one more closes the oldest. Each costs ~26 KiB of app memory.
     event_streams_per_user: int = 8
+    # Who may create an account: "open" (anyone), "invite" (with an invite link's token),
+    # "closed" (nobody; admins create accounts). An admin's choice on /admin, stored in the
+    # database, overrides this default at runtime.
+    registration_mode: str = "open"
+    # The site's address as people reach it (https://chat.example.org), for the invite
+    # links that `natter-admin invites create` prints; empty prints the path alone.
+    public_url: str = ""
     # How long a logged-in session may stay unused before it ends (sliding).
     session_idle_days: int = 30
     # The app's own Content-Security-Policy (the Nginx role sends the same one).
@@ -155,6 +164,13 @@ class Settings:
         ):
             raise SettingsError("UPLOADS_ACCEL_PREFIX must start and end with '/'")
         self.validate_storage()
+        if self.registration_mode not in REGISTRATION_MODES:
+            raise SettingsError(
+                f"REGISTRATION_MODE must be one of {', '.join(REGISTRATION_MODES)}, "
+                f"not {self.registration_mode!r}"
+            )
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise SettingsError("PUBLIC_URL must start with https:// or http://")
         if self.event_streams_per_user < 1:
             raise SettingsError("EVENT_STREAMS_PER_USER must be at least 1")
 

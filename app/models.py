@@ -28,6 +28,10 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Admins reach /admin and /api/admin/ (users, invites, registration mode).
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Set while the account is disabled: no login, no session; its messages stay.
+    disabled_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def shown_name(self) -> str:
@@ -98,4 +102,30 @@ class LoginThrottle(db.Model):
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     blocked_until: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(db.Model):
+    """A registration invite: the link carries the token, the table only its SHA-256."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # How many registrations it allowed at creation, and how many it still allows.
+    max_uses: Mapped[int] = mapped_column()
+    uses_left: Mapped[int] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteSetting(db.Model):
+    """A setting changed by an admin at runtime; it overrides the environment's default."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from app.extensions import limiter
 from app.routes import json_body
 from app.routes.errors import json_error
-from app.services import accounts, login_throttle, sessions
+from app.services import accounts, login_throttle, registration, sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -25,7 +25,14 @@ def csrf_token():
 @limiter.limit(lambda: current_app.config["SETTINGS"].ratelimit_register)
 def register():
     body = json_body()
-    user = accounts.register(body.get("username"), body.get("password"), body.get("display_name"))
+    mode = registration.mode(current_app.config["SETTINGS"].registration_mode)
+    user = accounts.register(
+        body.get("username"),
+        body.get("password"),
+        body.get("display_name"),
+        invite=body.get("invite"),
+        mode=mode,
+    )
     return _logged_in(user, 201)
 
 
@@ -53,6 +60,9 @@ def login():
     if user is None:
         login_throttle.record_failure(key)
         return json_error(gettext("wrong username or password"), "wrong_credentials", 401)
+    if user.disabled_at is not None:  # told only to whoever knows the password
+        text = gettext("this account is disabled; ask an admin")
+        return json_error(text, "account_disabled", 403)
     login_throttle.record_success(key)
     response = _logged_in(user, 200)
     response.set_cookie(

@@ -30,7 +30,9 @@ def index():
 @bp.get("/login")
 def login():
     next_path = local_path(request.args.get("next"), url_for("main.chat"))
-    return render_template("login.html", next_path=next_path)
+    # An invite link's token, carried into the register call; the API judges it.
+    invite = request.args.get("invite", "")[:128]
+    return render_template("login.html", next_path=next_path, invite=invite)
 
 
 @bp.get("/chat")

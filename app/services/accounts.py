@@ -4,11 +4,37 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import User
-from app.services import names, passwords
-from app.services.errors import N_, Conflict, InvalidInput
+from app.services import invites, names, passwords
+from app.services.errors import N_, Conflict, Forbidden, InvalidInput
 
 
-def register(username: object, password: object, display_name: object = None) -> User:
+def register(
+    username: object,
+    password: object,
+    display_name: object = None,
+    invite: object = None,
+    mode: str = "open",
+) -> User:
+    """Self-service registration under the registration mode in force."""
+    if mode == "closed":
+        raise Forbidden(
+            N_("registration is closed; ask an admin for an account"), code="registration_closed"
+        )
+    if mode == "invite" and invite in (None, ""):
+        raise Forbidden(
+            N_("registration needs an invite link; ask an admin for one"), code="invite_required"
+        )
+    return create(username, password, display_name, invite=invite if mode == "invite" else None)
+
+
+def create(
+    username: object,
+    password: object,
+    display_name: object = None,
+    is_admin: bool = False,
+    invite: object = None,
+) -> User:
+    """A new account; with `invite`, one use of it is taken in the same transaction."""
     username = names.clean_username(username)
     display_name = username if display_name is None else names.clean_display_name(display_name)
     passwords.check_policy(password, username)
@@ -20,12 +46,15 @@ def register(username: object, password: object, display_name: object = None) ->
         display_name=display_name,
         display_name_key=names.username_key(display_name),
         password_hash=passwords.hash_password(password),
+        is_admin=is_admin,
     )
+    if invite is not None:
+        invites.take_use(invite)  # the write lock is held from here to the commit
     db.session.add(user)
     try:
         db.session.commit()
     except IntegrityError:  # the same name, registered a moment earlier by someone else
-        db.session.rollback()
+        db.session.rollback()  # gives the invite's use back as well
         raise Conflict(N_("that username is taken"), code="username_taken") from None
     return user
 
@@ -67,4 +96,5 @@ def serialize(user: User) -> dict:
         "username": user.username,
         "display_name": user.shown_name,
         "locale": user.locale,
+        "is_admin": user.is_admin,
     }

@@ -34,6 +34,11 @@ class InvalidInput(ServiceError):
     code = "invalid_input"
 
 
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ServiceError):
     status = 404
     code = "not_found"

@@ -38,7 +38,11 @@ def user_for(user_id: object, token: object, idle_lifetime: timedelta) -> User |
     row = db.session.execute(
         db.select(User, UserSession)
         .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == token_hash(token), User.id == int(user_id))
+        .where(
+            UserSession.token_hash == token_hash(token),
+            User.id == int(user_id),
+            User.disabled_at.is_(None),  # a disabled account's cookies are worthless at once
+        )
     ).one_or_none()
     if row is None:
         return None

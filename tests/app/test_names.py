@@ -14,7 +14,8 @@ def test_chinese_username_registers_and_logs_in(api_for):
     response = api.register("小明")
     assert response.status_code == 201
     assert {**response.get_json(), "csrf_token": None} == {
-        "id": 1, "username": "小明", "display_name": "小明", "locale": None, "csrf_token": None,
+        "id": 1, "username": "小明", "display_name": "小明", "locale": None, "is_admin": False,
+        "csrf_token": None,
     }  # fmt: skip
     phone = api_for()
     assert phone.login("小明").status_code == 200

@@ -21,6 +21,9 @@ IMAGE = f"localhost/natter-{DISTRO}"
 REDIS_FLAVOR = os.environ.get("NATTER_REDIS_FLAVOR", "redis")
 DOMAIN = "chat.test"
 REDIS_PASSWORD = "stack-test-password"
+# The first admin, made by the chat_app role from these inventory values.
+ADMIN_USERNAME = "stackadmin"
+ADMIN_PASSWORD = "stack admin passphrase"
 ENV = {
     **os.environ,
     "CONTAINERS_CONF": str(ROOT / "ansible/podman/containers.conf"),
@@ -38,6 +41,9 @@ EXTRA_VARS = {
     "certbot_email": f"admin@{DOMAIN}",
     "certbot_acme_server": "https://127.0.0.1:14000/dir",
     "certbot_ca_bundle": "/etc/pebble/cert.pem",
+    "chat_app_public_url": f"https://{DOMAIN}",
+    "chat_app_admin_username": ADMIN_USERNAME,
+    "chat_app_admin_password": ADMIN_PASSWORD,
 }
 
 

@@ -18,7 +18,14 @@ from tests.browser.chromium import (
     wait_until_transcoded,
 )
 from tests.conftest import ROOT
-from tests.stack.conftest import DOMAIN, REDIS_FLAVOR, REDIS_PASSWORD, in_container
+from tests.stack.conftest import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    DOMAIN,
+    REDIS_FLAVOR,
+    REDIS_PASSWORD,
+    in_container,
+)
 
 SITE = f"https://{DOMAIN}"
 # The first test also waits for the session's stack: a fresh host's apt installs and site.yml
@@ -82,6 +89,28 @@ def test_the_release_speaks_chinese_from_its_compiled_catalog(stack):
     assert '<html lang="zh-CN">' in page and "<title>登录 · Natter</title>" in page
     error = stack.curl("-H", "Accept-Language: zh-CN", f"{SITE}/api/me").stdout
     assert json.loads(error) == {"error": "请先登录", "code": "login_required"}
+
+
+def test_natter_admin_and_the_first_admin_from_the_inventory(stack, tmp_path):
+    assert f"\t{ADMIN_USERNAME}\tadmin" in in_container("natter-admin users list")
+    created = in_container("natter-admin invites create --uses 2 --expires 1h").splitlines()
+    assert created[0].startswith(f"{SITE}/login?invite=") and "2 use(s)" in created[1]
+    assert "\tactive\t2/2\t" in in_container("natter-admin invites list")
+    refused = in_container("runuser -u nobody -- natter-admin users list 2>&1; echo rc=$?", False)
+    assert "run it as root" in refused and "rc=1" in refused
+    assert in_container("stat -c %U /var/lib/natter/natter.sqlite3").strip() == "natter"
+    jar = str(tmp_path / "cookies")
+    token = json.loads(stack.curl("-c", jar, f"{SITE}/api/auth/csrf").stdout)["csrf_token"]
+    login = stack.curl(
+        "-b", jar, "-c", jar, "-H", f"X-CSRFToken: {token}", "-H", "Content-Type: application/json",
+        "--data", json.dumps({"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}),
+        f"{SITE}/api/auth/login",
+    )  # fmt: skip
+    assert json.loads(login.stdout)["is_admin"] is True
+    mode = json.loads(stack.curl("-b", jar, f"{SITE}/api/admin/registration").stdout)
+    assert mode == {"mode": "open", "default": "open"}
+    outsider = stack.curl("-o", "/dev/null", "-w", "%{http_code}", f"{SITE}/api/admin/users")
+    assert outsider.stdout == "404"
 
 
 def test_plain_http_redirects_to_https(stack):

@@ -17,6 +17,8 @@ form.addEventListener("submit", async (event) => {
   const body = { username: form.username.value.trim(), password: form.password.value };
   const displayName = form.display_name.value.trim();
   if (action === "register" && displayName) body.display_name = displayName;
+  // An invite link (/login?invite=TOKEN) lets its holder register while registration is invite-only.
+  if (action === "register" && form.dataset.invite) body.invite = form.dataset.invite;
   error.hidden = true;
   try {
     await api(`/api/auth/${action}`, { method: "POST", body });
