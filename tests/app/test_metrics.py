@@ -13,7 +13,7 @@ from app import create_app
 from app.config import Settings, SettingsError
 from app.extensions import db
 from tests.conftest import ROOT, ApiClient, app_environment, make_settings
-from tests.voice.test_upload import upload, user, voice_app
+from tests.voice.test_upload import upload, user
 
 
 def samples(text: str) -> dict[tuple, float]:
@@ -122,6 +122,14 @@ def test_rate_limit_hits_are_counted(tmp_path):
     assert statuses[-1] == 429
     after = value(scrape(api.client).get_data(as_text=True), name, route=route)
     assert after - before == 1
+
+
+def voice_app(tmp_path, **overrides):
+    """An app on local disk with its tables (the voice suite's fixture runs both backends)."""
+    app = create_app(make_settings(tmp_path, **overrides))
+    with app.app_context():
+        db.create_all()
+    return app
 
 
 def test_uploads_and_transcodes_are_counted(tmp_path, speech_files):
