@@ -1,7 +1,7 @@
 """voice messages record their storage backend
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0002_names_and_locale
 Create Date: 2026-11-25 17:35:00
 
 Expand-only: a nullable column (NULL = local disk, as every message before it); the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0002_names_and_locale"
 branch_labels = None
 depends_on = None
 
