@@ -90,6 +90,7 @@ def test_login_posting_and_upload_answer_while_redis_fails(
         "database": "ok",
         "redis": EXPECTED_ERROR[fault],
         "uploads": "ok",
+        "storage": "local: ok",
     }
 
 
