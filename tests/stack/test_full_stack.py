@@ -103,6 +103,7 @@ def test_natter_admin_and_the_first_admin_from_the_inventory(stack, tmp_path):
     token = json.loads(stack.curl("-c", jar, f"{SITE}/api/auth/csrf").stdout)["csrf_token"]
     login = stack.curl(
         "-b", jar, "-c", jar, "-H", f"X-CSRFToken: {token}", "-H", "Content-Type: application/json",
+        "-H", f"Referer: {SITE}/login",
         "--data", json.dumps({"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}),
         f"{SITE}/api/auth/login",
     )  # fmt: skip
@@ -164,7 +165,9 @@ def test_rate_limit_counters_are_shared_by_the_gunicorn_workers(stack, tmp_path)
     jar = str(tmp_path / "jar")
     token = json.loads(stack.curl("-c", jar, "-b", jar, f"{SITE}/api/auth/csrf").stdout)
     codes = []
-    for _ in range(12):  # the login limit is 10 per minute, for the whole site
+    # The login limit is 10 per minute per address; a new name each time, so the
+    # per-account backoff (5 failures) never answers first.
+    for attempt in range(12):
         codes.append(
             stack.curl(
                 "-c",
@@ -182,7 +185,7 @@ def test_rate_limit_counters_are_shared_by_the_gunicorn_workers(stack, tmp_path)
                 "-H",
                 f"Referer: {SITE}/login",
                 "--data",
-                '{"username": "nobody", "password": "wrong password"}',
+                json.dumps({"username": f"nobody{attempt}", "password": "wrong password"}),
                 f"{SITE}/api/auth/login",
             ).stdout
         )
