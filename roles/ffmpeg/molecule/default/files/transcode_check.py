@@ -15,7 +15,7 @@ import wave
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-import media  # noqa: E402 - the app's module, copied next to this script
+from app.services import media  # noqa: E402 - the app's module, copied under this folder
 
 source = Path(sys.argv[2])
 with wave.open(str(source)) as recording:
