@@ -189,8 +189,11 @@ def test_rate_limit_counters_are_shared_by_the_gunicorn_workers(stack, tmp_path)
                 f"{SITE}/api/auth/login",
             ).stdout
         )
-    assert codes[:10] == ["401"] * 10
-    assert codes[10:] == ["429", "429"]
+    # At most 10 in the minute for the whole site (an earlier test's login may count too):
+    # with per-process counters, two workers would let up to 20 through.
+    first_refused = codes.index("429")
+    assert 1 <= first_refused <= 10
+    assert set(codes[:first_refused]) == {"401"} and set(codes[first_refused:]) == {"429"}
     keys = in_container(f"redis-cli --no-auth-warning -a {REDIS_PASSWORD} -n 1 --scan")
     assert "LIMITS" in keys
 
