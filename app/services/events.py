@@ -48,7 +48,6 @@ class Subscription:
     user_id: int
     session_hash: str
     stream_id: str = field(default_factory=lambda: secrets.token_hex(8))
-    opened_at: float = field(default_factory=time.monotonic)
     inbox: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=SUBSCRIBER_QUEUE_SIZE))
     closed_reason: str | None = None
 
@@ -124,10 +123,6 @@ class EventHub:
                 self._streams_key(subscription), {subscription.stream_id: time.time()}, xx=True
             )
         )
-
-    def open_streams(self) -> int:
-        with self._lock:
-            return sum(len(streams) for streams in self._subscribers.values())
 
     def publish(self, user_ids: list[int], event: str, data: dict) -> None:
         self._send({"user_ids": user_ids, "event": event, "data": data})

@@ -77,8 +77,3 @@ def end_all(user: User, keep_token: str | None = None) -> int:
         db.session.commit()
         events.hub().close_streams(session_hashes=hashes)
     return len(hashes)
-
-
-def count_for(user: User) -> int:
-    query = db.select(db.func.count()).select_from(UserSession).filter_by(user_id=user.id)
-    return db.session.execute(query).scalar_one()
