@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.benchmarks import (
+    bench_data_scale,
     bench_file_serving,
     bench_live_delivery,
     bench_polling,
@@ -38,10 +39,12 @@ class Budget:
     load_rounds: int
     idle_streams: tuple[int, ...]
     live_messages: int
+    data_scale: bench_data_scale.Scale
+    scale_requests: int
 
 
-FULL = Budget(60, 7, 5, 10, 3, 3, (100, 500), 30)
-SMOKE = Budget(10, 1, 1, 2, 1, 1, (5,), 3)
+FULL = Budget(60, 7, 5, 10, 3, 3, (100, 500), 30, bench_data_scale.FULL, 20)
+SMOKE = Budget(10, 1, 1, 2, 1, 1, (5,), 3, bench_data_scale.SMOKE, 1)
 
 
 def run(budget: Budget, folder: Path, smoke: bool) -> list:
@@ -55,6 +58,9 @@ def run(budget: Budget, folder: Path, smoke: bool) -> list:
         rows += bench_file_serving.run(stack, clip, budget.load_seconds, budget.load_rounds)
         rows += bench_polling.run(stack, budget.load_seconds, budget.load_rounds)
         rows += bench_live_delivery.run(stack, list(budget.idle_streams), budget.live_messages)
+    rows += bench_data_scale.run(
+        folder / "scale", budget.data_scale, budget.scale_requests, budget.load_rounds
+    )
     return rows + provisioning.rows()
 
 

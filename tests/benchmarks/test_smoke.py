@@ -17,9 +17,14 @@ MEASURED = [
     "upload → playable",
     "full file",
     "Range: bytes=0-1",
-    "empty poll",
+    "empty poll, via Nginx",
     "50-message fetch",
     "live delivery, 5 idle streams",
+    "empty poll at scale",
+    "history page (50) at scale",
+    "conversation list at scale",
+    "people search at scale",
+    "login at scale",
 ]
 
 
