@@ -1,5 +1,7 @@
 """Who has heard which voice message: the dot on unheard ones, the sender's "heard by"."""
 
+from sqlalchemy.exc import IntegrityError
+
 from app.extensions import db
 from app.models import ChatMessage, ConversationParticipant, User, VoiceHeard
 from app.services import conversations, events
@@ -28,7 +30,12 @@ def mark(message_id: int, user: User) -> tuple[dict, bool]:
     if created:
         record = VoiceHeard(message_id=message.id, user_id=user.id)
         db.session.add(record)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # the same person's other page marked it a moment before
+            db.session.rollback()
+            record = db.session.get(VoiceHeard, (message.id, user.id))
+            created = False
     data = serialize(record, message.conversation_id)
     if created:
         participants = conversations.participant_ids(message.conversation_id)

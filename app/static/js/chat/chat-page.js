@@ -160,8 +160,12 @@ async function mountRecorder(conversation) {
   });
 }
 
+let listRequests = 0;
+
 async function loadConversations() {
+  const ticket = ++listRequests;
   const data = await api("/api/chat/conversations");
+  if (ticket !== listRequests) return; // a newer answer is on its way
   state.conversations = data.conversations;
   renderConversations();
 }
