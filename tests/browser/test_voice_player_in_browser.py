@@ -1,6 +1,7 @@
 """The voice player in a real browser: waveform, seeking, speed, auto-advance, heard dots."""
 
 import json
+import re
 import time
 
 import pytest
@@ -112,99 +113,115 @@ def test_waveform_seek_speed_auto_advance_and_heard_dots(gunicorn_factory, tmp_p
             "() => document.querySelector('#conversations .unheard-count')?.textContent === '2'"
         )
         open_first_conversation(bob)
-        # The waveform: one bar per peak, as tall as the peak (silence still shows a sliver).
-        bob.wait_for_selector(f"{PLAYERS} .waveform[data-kind=peaks] >> nth=1")
-        heights = bob.eval_on_selector_all(
-            f"{PLAYERS} >> nth=0",
-            "([p]) => [...p.querySelectorAll('.bars:not(.played) rect')]"
-            ".map((r) => +r.getAttribute('height'))",
-        )
-        assert heights == [max(6, peak) for peak in contents[0]["waveform"]]
-        assert len(set(heights)) > 5, heights
-        states = players(bob)
-        assert [s["dot"] for s in states] == [True, True]
-        assert states[0]["label"] == "Play voice message" and states[0]["state"] == "paused"
-        total = contents[0]["duration"]
-        assert states[0]["max"] == pytest.approx(total, abs=0.1)
-        assert states[0]["shown"].startswith("0:00 / 0:0")
-
-        # Speed: 1× → 1.5× → 2×, for every player, and remembered on the account.
-        speed = f"{PLAYERS} >> nth=0 >> button.speed"
-        assert bob.inner_text(speed) == "1×"
-        bob.click(speed)
-        with bob.expect_response(lambda r: r.url.endswith("/api/me") and r.status == 200):
-            bob.click(speed)
-        assert [s["speed"] for s in players(bob)] == ["2×", "2×"]
-        bob.reload()
-        open_first_conversation(bob)
-        assert [s["speed"] for s in players(bob)] == ["2×", "2×"]
-        assert bob.get_attribute(speed, "aria-label") == "Playback speed: 2×"
-
-        # Keyboard seeking on the slider (it loads the metadata first when needed).
-        slider = bob.locator(f"{PLAYERS} >> nth=0 >> .waveform")
-        slider.focus()
-        bob.keyboard.press("ArrowRight")
-        bob.keyboard.press("ArrowRight")
-        state = wait_for(bob, lambda s: abs(s[0]["time"] - 4) < 0.05, "two arrows → 4 s")[0]
-        assert state["now"] == 4 and state["valuetext"].startswith("0:04 of ")
-        bob.keyboard.press("ArrowLeft")
-        wait_for(bob, lambda s: abs(s[0]["time"] - 2) < 0.05 and s[0]["now"] == 2, "left → 2 s")
-        bob.keyboard.press("End")
-        wait_for(bob, lambda s: abs(s[0]["time"] - s[0]["max"]) < 0.2, "End → the end")
-        # Pointer seeking: a tap at 3/4, then a drag from 1/4 to 1/2.
-        box = slider.bounding_box()
-        y = box["y"] + box["height"] / 2
-        bob.mouse.click(box["x"] + box["width"] * 0.75, y)
-        wait_for(bob, lambda s: abs(s[0]["time"] - 0.75 * s[0]["max"]) < 0.2, "tap at 3/4")
-        bob.mouse.move(box["x"] + box["width"] * 0.25, y)
-        bob.mouse.down()
-        bob.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
-        bob.mouse.up()
-        state = wait_for(bob, lambda s: abs(s[0]["time"] - 0.5 * s[0]["max"]) < 0.2, "drag")[0]
-        assert state["now"] == pytest.approx(total / 2, abs=0.2)
-        bob.keyboard.press("Home")
-        wait_for(bob, lambda s: s[0]["time"] < 0.05 and s[0]["now"] == 0, "Home → 0")
+        check_waveform(bob, contents[0])
+        check_speed_is_remembered(bob)
+        check_seeking(bob, contents[0]["duration"])
         # Seeking is not hearing: nothing was marked.
         assert [s["dot"] for s in players(bob)] == [True, True]
         assert [s["dot"] for s in players(alice)] == [True, True]
-
-        # Playing the first: the label and state follow, it plays at 2×, and when it
-        # ends the next unheard one plays by itself.
-        bob.click(f"{PLAYERS} >> nth=0 >> button.play")
-        state = wait_for(bob, lambda s: s[0]["state"] == "playing", "first playing")[0]
-        assert state["label"] == "Pause voice message" and state["rate"] == 2
-        assert state["src"].endswith(".m4a")
-        states = wait_for(bob, lambda s: s[0]["state"] == "ended", "first ended", timeout=20)
-        states = wait_for(bob, lambda s: s[1]["state"] in ("playing", "ended"), "auto-advance")
-        assert states[1]["rate"] == 2 and states[1]["src"].endswith(".m4a")
-        states = wait_for(bob, lambda s: s[1]["state"] == "ended", "second ended", timeout=20)
-        wait_for(bob, lambda s: [p["dot"] for p in s] == [False, False], "bob's dots gone")
-        bob.wait_for_selector("#conversations .unheard-count", state="detached")
+        check_playback_auto_advance_and_heard(bob)
 
         # The sender's page follows live: dots gone, who heard it shown.
         states = wait_for(
             alice, lambda s: [p["dot"] for p in s] == [False, False], "alice's dots gone"
         )
-        assert [s["heardBy"] for s in states] == ["Heard by bob", "Heard by bob"]
+        # "Heard by bob (08:31 PM)": who, and at what time.
+        heard = re.compile(r"Heard by bob \(\d\d:\d\d( [AP]M)?\)")
+        assert all(heard.fullmatch(s["heardBy"]) for s in states), states
         assert [s["speed"] for s in states] == ["1×", "1×"]  # alice's own speed
+        check_old_message_plays(bob, sent_mp3["url_raw"], contents[1]["duration"])
 
-        # An older message (no waveform, only the raw file, here the mp3 upload) plays too.
-        bob.evaluate(
-            """async (content) => {
-                const { VoicePlayer } = await import("/static/js/voice/player.js");
-                const box = document.createElement("div");
-                box.id = "old-message";
-                document.body.append(box);
-                new VoicePlayer(box, JSON.stringify(content));
-            }""",
-            {"url": sent_mp3["url_raw"], "duration": contents[1]["duration"]},
-        )
-        assert bob.get_attribute("#old-message .waveform", "data-kind") == "plain"
-        bob.click("#old-message button.play")
-        bob.wait_for_function(
-            "() => document.querySelector('#old-message .voice-player').dataset.state === 'ended'",
-            timeout=20000,
-        )
-        assert bob.evaluate("document.querySelector('#old-message audio').currentSrc").endswith(
-            "-raw.mp3"
-        )
+
+def check_waveform(page, content) -> None:
+    """One bar per peak, as tall as the peak (silence still shows a sliver)."""
+    page.wait_for_selector(f"{PLAYERS} .waveform[data-kind=peaks] >> nth=1")
+    heights = page.eval_on_selector_all(
+        f"{PLAYERS} >> nth=0",
+        "([p]) => [...p.querySelectorAll('.bars:not(.played) rect')]"
+        ".map((r) => +r.getAttribute('height'))",
+    )
+    assert heights == [max(6, peak) for peak in content["waveform"]]
+    assert len(set(heights)) > 5, heights
+    states = players(page)
+    assert [s["dot"] for s in states] == [True, True]
+    assert states[0]["label"] == "Play voice message" and states[0]["state"] == "paused"
+    assert states[0]["max"] == pytest.approx(content["duration"], abs=0.1)
+    assert states[0]["shown"].startswith("0:00 / 0:0")
+
+
+def check_speed_is_remembered(page) -> None:
+    """1× → 1.5× → 2×, for every player at once, and still 2× after a reload."""
+    speed = f"{PLAYERS} >> nth=0 >> button.speed"
+    assert page.inner_text(speed) == "1×"
+    page.click(speed)
+    with page.expect_response(lambda r: r.url.endswith("/api/me") and r.status == 200):
+        page.click(speed)
+    assert [s["speed"] for s in players(page)] == ["2×", "2×"]
+    page.reload()
+    open_first_conversation(page)
+    assert [s["speed"] for s in players(page)] == ["2×", "2×"]
+    assert page.get_attribute(speed, "aria-label") == "Playback speed: 2×"
+
+
+def check_seeking(page, total: float) -> None:
+    """Arrow keys, End and Home on the slider; a tap and a drag on the waveform."""
+    slider = page.locator(f"{PLAYERS} >> nth=0 >> .waveform")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    state = wait_for(page, lambda s: abs(s[0]["time"] - 4) < 0.05, "two arrows → 4 s")[0]
+    assert state["now"] == 4 and state["valuetext"].startswith("0:04 of ")
+    page.keyboard.press("ArrowLeft")
+    wait_for(page, lambda s: abs(s[0]["time"] - 2) < 0.05 and s[0]["now"] == 2, "left → 2 s")
+    page.keyboard.press("End")
+    wait_for(page, lambda s: abs(s[0]["time"] - s[0]["max"]) < 0.2, "End → the end")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.click(box["x"] + box["width"] * 0.75, y)
+    wait_for(page, lambda s: abs(s[0]["time"] - 0.75 * s[0]["max"]) < 0.2, "tap at 3/4")
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.up()
+    state = wait_for(page, lambda s: abs(s[0]["time"] - 0.5 * s[0]["max"]) < 0.2, "drag")[0]
+    assert state["now"] == pytest.approx(total / 2, abs=0.2)
+    page.keyboard.press("Home")
+    wait_for(page, lambda s: s[0]["time"] < 0.05 and s[0]["now"] == 0, "Home → 0")
+
+
+def check_playback_auto_advance_and_heard(page) -> None:
+    """The label and state follow playback at 2×; when the first ends the next unheard
+    one plays by itself; both are then heard: dots and the list's count gone."""
+    page.click(f"{PLAYERS} >> nth=0 >> button.play")
+    state = wait_for(page, lambda s: s[0]["state"] == "playing", "first playing")[0]
+    assert state["label"] == "Pause voice message" and state["rate"] == 2
+    assert state["src"].endswith(".m4a")
+    wait_for(page, lambda s: s[0]["state"] == "ended", "first ended", timeout=20)
+    states = wait_for(page, lambda s: s[1]["state"] in ("playing", "ended"), "auto-advance")
+    assert states[1]["rate"] == 2 and states[1]["src"].endswith(".m4a")
+    wait_for(page, lambda s: s[1]["state"] == "ended", "second ended", timeout=20)
+    wait_for(page, lambda s: [p["dot"] for p in s] == [False, False], "bob's dots gone")
+    page.wait_for_selector("#conversations .unheard-count", state="detached")
+
+
+def check_old_message_plays(page, raw_url: str, duration: float) -> None:
+    """An older message (no waveform, only its raw file: here the mp3 upload) plays on a
+    plain bar."""
+    page.evaluate(
+        """async (content) => {
+            const { VoicePlayer } = await import("/static/js/voice/player.js");
+            const box = document.createElement("div");
+            box.id = "old-message";
+            document.body.append(box);
+            new VoicePlayer(box, JSON.stringify(content));
+        }""",
+        {"url": raw_url, "duration": duration},
+    )
+    assert page.get_attribute("#old-message .waveform", "data-kind") == "plain"
+    page.click("#old-message button.play")
+    page.wait_for_function(
+        "() => document.querySelector('#old-message .voice-player').dataset.state === 'ended'",
+        timeout=20000,
+    )
+    played = page.evaluate("document.querySelector('#old-message audio').currentSrc")
+    assert played.endswith("-raw.mp3"), played

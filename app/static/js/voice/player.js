@@ -1,7 +1,7 @@
 // Plays one voice message: m4a > mp3 > url > raw, with one retry on the raw file.
 // Draws its waveform (seek by tap, drag or keys), follows the person's speed, reports
 // when it was heard, shows the unheard dot and, to the sender, who heard it.
-import { _, formatDateTime, formatList } from "../i18n.js";
+import { _, formatDateTime, formatList, formatTime } from "../i18n.js";
 import { audioTypeFromUrl } from "./compat.js";
 import { HEARD_AFTER_SECONDS, reportHeard } from "./heard-state.js";
 import {
@@ -232,7 +232,11 @@ export class VoicePlayer {
     this.element.classList.toggle("unheard", unheard);
     this.heardLine.hidden = !this.mine || !heard.length;
     if (!this.mine || !heard.length) return;
-    this.heardLine.textContent = _("Heard by %(names)s", { names: formatList(heard.map((record) => record.display_name)) });
+    // Who heard it and when, visible (phones have no tooltips); the full date in the title.
+    const names = heard.map((record) =>
+      _("%(name)s (%(time)s)", { name: record.display_name, time: formatTime(record.heard_at) }),
+    );
+    this.heardLine.textContent = _("Heard by %(names)s", { names: formatList(names) });
     this.heardLine.title = heard
       .map((record) => _("%(name)s heard it on %(time)s", { name: record.display_name, time: formatDateTime(record.heard_at) }))
       .join("\n");
