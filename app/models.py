@@ -32,6 +32,8 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False, server_default="0")
     # Set while the account is disabled: no login, no session; its messages stay.
     disabled_at: Mapped[datetime | None] = mapped_column()
+    # The voice player's speed this person chose (1, 1.5 or 2); None plays at 1x.
+    voice_speed: Mapped[float | None] = mapped_column()
 
     @property
     def shown_name(self) -> str:
@@ -81,6 +83,19 @@ class ChatMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sender: Mapped[User] = relationship()
+
+
+class VoiceHeard(db.Model):
+    """A recipient has heard a voice message (played past a few seconds, or to its end)."""
+
+    __tablename__ = "voice_heard"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("chat_messages.id"), primary_key=True)
+    # Unheard counts ask "which voice messages has user U not heard": this index.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    heard_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 class UserSession(db.Model):

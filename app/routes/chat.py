@@ -12,7 +12,7 @@ from app import jobs
 from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
-from app.services import conversations, events, messages, sessions, voice
+from app.services import conversations, events, heard, messages, sessions, voice
 from app.services.errors import N_, InvalidInput, Unavailable
 
 bp = Blueprint("chat", __name__)
@@ -58,7 +58,11 @@ def create_conversation():
 
 @bp.get("/conversations")
 def list_conversations():
-    items = [conversations.serialize(c) for c in conversations.list_for(current_user)]
+    unheard = heard.unheard_counts(current_user)
+    items = [
+        {**conversations.serialize(c), "unheard": unheard.get(c.id, 0)}
+        for c in conversations.list_for(current_user)
+    ]
     return jsonify(conversations=items)
 
 
@@ -69,7 +73,7 @@ def list_messages():
     limit = int_value(request.args.get("limit"), "limit", required=False)
     conversation = conversations.get_for_participant(conversation_id, current_user)
     found = messages.list_after(conversation, after_id, limit)
-    return jsonify(messages=[messages.serialize(m) for m in found])
+    return jsonify(messages=heard.attach([messages.serialize(m) for m in found]))
 
 
 @bp.post("/messages")
@@ -80,6 +84,13 @@ def post_message():
     conversation = conversations.get_for_participant(conversation_id, current_user)
     message = messages.post_text(conversation, current_user, body.get("content"))
     return jsonify(messages.serialize(message)), 201
+
+
+@bp.put("/messages/<message_id>/heard")
+def mark_heard(message_id):
+    """The player reports that this person heard a voice message (idempotent)."""
+    record, created = heard.mark(int_value(message_id, "message_id"), current_user)
+    return jsonify(record), 201 if created else 200
 
 
 def upload_limit() -> str:
@@ -170,4 +181,4 @@ def _missed_messages(user_id: int, last_id: int) -> list[dict]:
         .order_by(ChatMessage.id)
         .limit(BACKLOG_LIMIT)
     )
-    return [messages.serialize(m) for m in db.session.execute(query).scalars()]
+    return heard.attach([messages.serialize(m) for m in db.session.execute(query).scalars()])

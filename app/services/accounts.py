@@ -97,4 +97,5 @@ def serialize(user: User) -> dict:
         "display_name": user.shown_name,
         "locale": user.locale,
         "is_admin": user.is_admin,
+        "voice_speed": user.voice_speed or 1,
     }

@@ -15,6 +15,7 @@ def test_chinese_username_registers_and_logs_in(api_for):
     assert response.status_code == 201
     assert {**response.get_json(), "csrf_token": None} == {
         "id": 1, "username": "小明", "display_name": "小明", "locale": None, "is_admin": False,
+        "voice_speed": 1,
         "csrf_token": None,
     }  # fmt: skip
     phone = api_for()

@@ -40,12 +40,28 @@ function conversationName(conversation) {
   return others.length ? formatList(others.map((member) => member.display_name)) : _("Just you");
 }
 
+const myId = () => Number(root.dataset.userId);
+
+/** The count of voice messages from others not heard yet, as a badge (nothing when 0). */
+function unheardBadge(conversation) {
+  const count = conversation.unheard ?? 0;
+  if (!count) return [];
+  const badge = document.createElement("span");
+  badge.className = "unheard-count";
+  badge.textContent = String(count);
+  const label = ngettext("%(num)d unheard voice message", "%(num)d unheard voice messages", count);
+  badge.title = label;
+  badge.setAttribute("aria-label", label);
+  return [badge];
+}
+
 function renderConversations() {
   list.replaceChildren(
     ...state.conversations.map((conversation) => {
       const item = document.createElement("li");
       const button = document.createElement("button");
-      button.textContent = conversationName(conversation);
+      button.append(conversationName(conversation), ...unheardBadge(conversation));
+      button.dataset.conversationId = conversation.id;
       button.className = conversation.id === state.current?.id ? "active" : "";
       button.addEventListener("click", () => openConversation(conversation));
       item.append(button);
@@ -59,7 +75,8 @@ function messageBody(message, item) {
   body.className = "body";
   if (message.type === "audio") {
     voice.then((module) => {
-      if (module) item.voicePlayer = module.renderAudioMessage(body, message);
+      const recipients = (state.current?.members?.length ?? 1) - 1;
+      if (module) item.voicePlayer = module.renderAudioMessage(body, message, { myId: myId(), recipients });
       else body.textContent = _("Voice message (player unavailable)");
     });
   } else {
@@ -100,6 +117,7 @@ function renderMessage(message) {
 
 async function openConversation(conversation) {
   state.current = conversation;
+  state.rendered.forEach((item) => item.voicePlayer?.destroy());
   state.rendered.clear();
   history.replaceChildren();
   document.getElementById("conversation-title").textContent = conversationName(conversation);
@@ -142,8 +160,12 @@ async function mountRecorder(conversation) {
   });
 }
 
+let listRequests = 0;
+
 async function loadConversations() {
+  const ticket = ++listRequests;
   const data = await api("/api/chat/conversations");
+  if (ticket !== listRequests) return; // a newer answer is on its way
   state.conversations = data.conversations;
   renderConversations();
 }
@@ -216,8 +238,16 @@ function deliver(message, updateOnly) {
 
 live.addEventListener("message", (event) => {
   const message = event.detail;
-  if (!state.conversations.some((c) => c.id === message.conversation_id)) loadConversations();
+  const unheard = message.type === "audio" && message.sender_id !== myId();
+  if (unheard || !state.conversations.some((c) => c.id === message.conversation_id)) loadConversations();
   deliver(message, false);
+});
+live.addEventListener("voice_heard", (event) => {
+  const record = event.detail;
+  const item = state.rendered.get(record.message_id);
+  item?.voicePlayer?.markHeard(record);
+  // Heard here or on another of this person's devices: the list's count drops.
+  if (record.user_id === myId()) loadConversations();
 });
 live.addEventListener("message_updated", (event) => deliver(event.detail, true));
 live.addEventListener("mode", (event) => {

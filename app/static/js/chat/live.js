@@ -37,6 +37,10 @@ export class LiveFeed extends EventTarget {
     source.addEventListener("message_updated", (event) =>
       this.emit("message_updated", JSON.parse(event.data)),
     );
+    // A recipient heard a voice message (not a message itself: no `seen`).
+    source.addEventListener("voice_heard", (event) =>
+      this.dispatchEvent(new CustomEvent("voice_heard", { detail: JSON.parse(event.data) })),
+    );
     // The server closes a stream when its session ended (log in again) or when the
     // account opened too many (this page then polls, and tries again later).
     source.addEventListener("stream_closed", (event) => {

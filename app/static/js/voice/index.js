@@ -14,8 +14,9 @@ function button(label, ...classNames) {
   return element;
 }
 
-export function renderAudioMessage(container, message) {
-  return new VoicePlayer(container, message.content);
+/** options: {myId, recipients} (who is looking, how many others are in the conversation). */
+export function renderAudioMessage(container, message, options = {}) {
+  return new VoicePlayer(container, message.content, { message, ...options });
 }
 
 export function mountRecorder(container, { conversationId, csrfToken, onSent }) {
