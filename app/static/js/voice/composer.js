@@ -11,6 +11,8 @@ import { MAX_RECORDING_SECONDS, VoiceRecorder } from "./recorder.js";
 import { RecordingReview } from "./recording-review.js";
 import { uploadVoice } from "./uploader.js";
 
+// The document's events that take the page away from the person (pagehide is window's).
+const PAGE_HIDE_EVENTS = ["visibilitychange", "freeze"];
 // A touch shorter than this is a tap, not a message: it is discarded with a hint.
 const MIN_HOLD_SECONDS = 0.5;
 
@@ -108,11 +110,12 @@ export class VoiceComposer {
         this.cancel();
       }
     };
+    // Hidden (another tab or app, a locked phone), frozen in the background, or left.
     this.onHide = (event) => {
-      if (event.type === "pagehide" || document.visibilityState === "hidden") this.interrupt("hidden");
+      if (event.type !== "visibilitychange" || document.visibilityState === "hidden") this.interrupt("hidden");
     };
     document.addEventListener("keydown", this.onKey);
-    document.addEventListener("visibilitychange", this.onHide);
+    for (const name of PAGE_HIDE_EVENTS) document.addEventListener(name, this.onHide);
     window.addEventListener("pagehide", this.onHide);
   }
 
@@ -293,7 +296,7 @@ export class VoiceComposer {
    */
   async destroy() {
     document.removeEventListener("keydown", this.onKey);
-    document.removeEventListener("visibilitychange", this.onHide);
+    for (const name of PAGE_HIDE_EVENTS) document.removeEventListener(name, this.onHide);
     window.removeEventListener("pagehide", this.onHide);
     this.recordButton.destroy();
     this.meter.destroy();
