@@ -128,7 +128,12 @@ export class VoiceComposer {
     // capture, and keyboard focus stays on the same button while it is still shown.
     const focused = this.container.contains(document.activeElement) ? document.activeElement : null;
     for (const part of this.parts) part.hidden = !elements.includes(part);
-    if (focused?.hidden) this.parts.find((part) => part.localName === "button" && !part.hidden)?.focus();
+    if (focused?.hidden || (this.focusLost && document.activeElement === document.body)) {
+      const next = this.parts.find((part) => part.localName === "button" && !part.hidden);
+      next?.focus();
+      // While only the upload's progress shows, focus comes back to the next button.
+      this.focusLost = !next && (Boolean(focused) || this.focusLost);
+    }
   }
 
   idle(message = "") {
