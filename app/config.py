@@ -33,6 +33,10 @@ class Settings:
     behind_proxy: bool = False
     uploads_accel_prefix: str = ""
     transcode_wait_seconds: float = 3.0
+    # The longest voice message the browser records: at this length it stops and asks
+    # whether to send or discard. Two minutes is long enough for a spoken note and short
+    # enough to upload on a phone network; at most FFMPEG_MAX_DURATION_SECONDS.
+    voice_max_seconds: int = 120
     # Connect and read timeout of every Redis call (limits, live events, jobs). A stalled
     # Redis then costs a request about this long once; afterwards the app skips Redis for
     # REDIS_RETRY_SECONDS and works without it (per-process limits, polling, in-request
@@ -173,6 +177,10 @@ class Settings:
             raise SettingsError("PUBLIC_URL must start with https:// or http://")
         if self.event_streams_per_user < 1:
             raise SettingsError("EVENT_STREAMS_PER_USER must be at least 1")
+        if not 1 <= self.voice_max_seconds <= self.ffmpeg_max_duration_seconds:
+            raise SettingsError(
+                "VOICE_MAX_SECONDS must be between 1 and FFMPEG_MAX_DURATION_SECONDS"
+            )
 
     def validate_storage(self) -> None:
         if self.storage_backend not in {"local", "s3"}:

@@ -134,3 +134,9 @@ def test_settings_are_read_from_the_environment_with_their_types(tmp_path):
 def test_a_malformed_number_is_refused(tmp_path):
     with pytest.raises(SettingsError, match="MAX_CONTENT_LENGTH"):
         Settings.from_env({"APP_ENV": "development", "MAX_CONTENT_LENGTH": "lots"}, tmp_path)
+
+
+@pytest.mark.parametrize("seconds", ["0", "601"])
+def test_a_recording_limit_beyond_what_ffmpeg_keeps_is_refused(tmp_path, seconds):
+    with pytest.raises(SettingsError, match="VOICE_MAX_SECONDS"):
+        Settings.from_env({"APP_ENV": "development", "VOICE_MAX_SECONDS": seconds}, tmp_path)

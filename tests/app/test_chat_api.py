@@ -112,3 +112,4 @@ def test_pages(api_for, client):
     page = alice.get("/chat")
     assert page.status_code == 200
     assert b"voice-recorder" in page.data and b"chat-page.js" in page.data
+    assert b'data-max-seconds="120"' in page.data  # VOICE_MAX_SECONDS, for the recorder

@@ -21,7 +21,8 @@ const MODE_LABELS = {
 };
 
 // `arriving` holds live events that come while a conversation's history is loading.
-const state = { conversations: [], current: null, rendered: new Map(), arriving: null };
+// `composer` holds the open conversation's voice controls (they own the microphone).
+const state = { conversations: [], current: null, rendered: new Map(), arriving: null, composer: null };
 const live = new LiveFeed();
 const voice = import("/static/js/voice/index.js").catch((error) => {
   console.warn("voice messages unavailable:", error);
@@ -116,6 +117,9 @@ function renderMessage(message) {
 }
 
 async function openConversation(conversation) {
+  // The microphone goes off now; a kept recording is asked about in the next conversation.
+  const carried = state.composer?.destroy() ?? null;
+  state.composer = null;
   state.current = conversation;
   state.rendered.forEach((item) => item.voicePlayer?.destroy());
   state.rendered.clear();
@@ -142,16 +146,18 @@ async function openConversation(conversation) {
   arriving.forEach(({ message, updateOnly }) => deliver(message, updateOnly));
   const lastId = data.messages.at(-1)?.id ?? 0;
   live.watch(conversation.id, lastId);
-  mountRecorder(conversation);
+  mountRecorder(conversation, carried);
 }
 
-async function mountRecorder(conversation) {
+async function mountRecorder(conversation, carried) {
   const container = document.getElementById("voice-recorder");
   container.replaceChildren();
-  const module = await voice;
-  if (!module || state.current !== conversation) return;
-  module.mountRecorder(container, {
+  const [module, take] = await Promise.all([voice, carried]);
+  if (!module || state.current !== conversation || state.composer) return;
+  state.composer = module.mountRecorder(container, {
     conversationId: conversation.id,
+    conversationName: conversationName(conversation),
+    carried: take,
     csrfToken: csrfToken(),
     onSent: (message) => {
       live.seen(message);
@@ -209,6 +215,8 @@ textForm.addEventListener("submit", async (event) => {
 });
 
 document.getElementById("logout").addEventListener("click", async () => {
+  // A recording in progress stops; the person sends or discards it, then the logout goes on.
+  await state.composer?.interrupt("logout");
   await api("/api/auth/logout", { method: "POST" }).catch(() => {});
   location.assign("/login");
 });
@@ -228,6 +236,7 @@ nameForm.addEventListener("submit", async (event) => {
 });
 
 document.getElementById("back").addEventListener("click", () => {
+  state.composer?.interrupt("left");
   root.classList.remove("showing-conversation");
 });
 

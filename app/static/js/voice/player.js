@@ -15,7 +15,6 @@ import { chooseSpeed, currentSpeed, formatSpeed, nextSpeed, onSpeedChange } from
 import { formatSeconds } from "./time.js";
 import { Waveform } from "./waveform.js";
 
-export { formatSeconds };
 
 const EMPTY = { url: null, url_raw: null, url_m4a: null, url_mp3: null, duration: null, waveform: null };
 
