@@ -41,7 +41,7 @@ def test_a_chinese_and_an_english_person_chat(gunicorn_factory):
         assert xiaoming.inner_text("#conversation-members") == "3 位成员"
         assert xiaoming.inner_text("#voice-recorder button.record") == "🎤 录音"
         xiaoming.wait_for_function("document.getElementById('live-status').textContent === '实时'")
-        xiaoming.fill("#send-text input[name=content]", "你好，Bob！")
+        xiaoming.fill("#send-text [name=content]", "你好，Bob！")
         xiaoming.click("#send-text button[type=submit]")
 
         bob.wait_for_selector("#conversations button", timeout=15000)
