@@ -1,10 +1,14 @@
 """Unread counts that hold across devices, the activity-sorted list, keyset history paging."""
 
+import sqlite3
+
 from sqlalchemy import event
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User
 from app.services import messages
+from tests.app.test_names import flask_db
+from tests.conftest import app_environment
 
 
 def conversation_list(api) -> list[dict]:
@@ -178,3 +182,34 @@ def test_the_list_and_history_pages_use_indexes(app, api_for):
     )
     with app.app_context():
         assert db.session.get(ChatMessage, last) is not None
+
+
+def test_the_migration_counts_earlier_messages_as_read(tmp_path):
+    env = app_environment(tmp_path)
+    assert flask_db(env, "upgrade", "0004_admin_and_invites").returncode == 0
+    database = tmp_path / "shared.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at)"
+            " VALUES (1, 'alice', 'alice', 'x', '2026-01-01'), (2, 'bob', 'bob', 'x', '2026-01-01')"
+        )
+        connection.execute(
+            "INSERT INTO conversations (id, created_by_id, created_at)"
+            " VALUES (1, 1, '2026-01-01'), (2, 1, '2026-01-01')"
+        )
+        connection.execute(
+            "INSERT INTO conversation_participants (conversation_id, user_id)"
+            " VALUES (1, 1), (1, 2), (2, 1)"
+        )
+        connection.executemany(
+            "INSERT INTO chat_messages (id, conversation_id, sender_id, type, content, created_at)"
+            " VALUES (?, 1, 1, 'text', 'old', '2026-01-01')",
+            [(5,), (9,)],
+        )
+    assert flask_db(env, "upgrade", "0006_unread").returncode == 0
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT conversation_id, user_id, last_read_message_id"
+            " FROM conversation_participants ORDER BY 1, 2"
+        ).fetchall()
+    assert rows == [(1, 1, 9), (1, 2, 9), (2, 1, 0)]
