@@ -97,6 +97,10 @@ def test_unread_counts_follow_one_person_live_and_history_pages_back(gunicorn_fa
         assert re.fullmatch(r"now|\d+ min\. ago", work.inner_text(f"{row(first)} .when"))
         assert re.fullmatch(r"现在|\d+分钟前", home.inner_text(f"{row(first)} .when"))
 
+        # Notifications are offered, not asked for at load (browsers want a gesture first).
+        assert home.inner_text(".notifications-offer") == "开启通知"
+        assert home.evaluate("() => Notification.permission") == "default"
+
         # A new message: counted live on both devices, its conversation moves to the top.
         text = "see https://example.com/a?b=1, and <b>not bold</b>\nsecond line"
         alice.post("/api/chat/messages", conversation_id=first, content=text)
