@@ -134,6 +134,7 @@ async function mountRecorder(conversation) {
     csrfToken: csrfToken(),
     onSent: (message) => {
       live.seen(message);
+      conversationList.receive(message);
       renderMessage(message);
     },
   });
@@ -174,6 +175,7 @@ textForm.addEventListener("submit", async (event) => {
     composer.clear();
     showError(sendError, "");
     live.seen(message);
+    conversationList.receive(message);
     renderMessage(message);
   } catch (failure) {
     showError(sendError, failure.message);
