@@ -58,6 +58,9 @@ class ConversationParticipant(db.Model):
 
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    # This person's read position: every message up to this id is read (on every device).
+    # It only moves forward; 0 = nothing read yet.
+    last_read_message_id: Mapped[int] = mapped_column(default=0, server_default="0")
 
     conversation: Mapped[Conversation] = relationship(back_populates="participants")
     user: Mapped[User] = relationship()

@@ -12,7 +12,16 @@ from app import jobs
 from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
-from app.services import conversations, events, heard, messages, sessions, voice
+from app.services import (
+    conversations,
+    events,
+    heard,
+    history,
+    messages,
+    read_state,
+    sessions,
+    voice,
+)
 from app.services.errors import N_, InvalidInput, Unavailable
 
 bp = Blueprint("chat", __name__)
@@ -60,19 +69,28 @@ def create_conversation():
 def list_conversations():
     unheard = heard.unheard_counts(current_user)
     items = [
-        {**conversations.serialize(c), "unheard": unheard.get(c.id, 0)}
-        for c in conversations.list_for(current_user)
+        {**summary, "unheard": unheard.get(summary["id"], 0)}
+        for summary in read_state.summaries(current_user)
     ]
     return jsonify(conversations=items)
+
+
+@bp.post("/read")
+def mark_read():
+    body = json_body()
+    conversation_id = int_value(body.get("conversation_id"), "conversation_id")
+    message_id = int_value(body.get("message_id"), "message_id")
+    return jsonify(read_state.mark_read(current_user, conversation_id, message_id))
 
 
 @bp.get("/messages")
 def list_messages():
     conversation_id = int_value(request.args.get("conversation_id"), "conversation_id")
     after_id = int_value(request.args.get("after_id"), "after_id", required=False)
+    before_id = int_value(request.args.get("before_id"), "before_id", required=False)
     limit = int_value(request.args.get("limit"), "limit", required=False)
     conversation = conversations.get_for_participant(conversation_id, current_user)
-    found = messages.list_after(conversation, after_id, limit)
+    found = history.page(conversation, after_id, before_id, limit)
     return jsonify(messages=heard.attach([messages.serialize(m) for m in found]))
 
 

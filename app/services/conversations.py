@@ -84,16 +84,6 @@ def _one_to_one(first_id: int, second_id: int) -> Conversation | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
-def list_for(user: User) -> list[Conversation]:
-    query = (
-        db.select(Conversation)
-        .join(ConversationParticipant)
-        .where(ConversationParticipant.user_id == user.id)
-        .order_by(Conversation.id.desc())
-    )
-    return list(db.session.execute(query).scalars())
-
-
 def get_for_participant(conversation_id: object, user: User) -> Conversation:
     """The conversation, or NotFound: outsiders must not learn that it exists."""
     if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):

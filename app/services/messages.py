@@ -1,26 +1,11 @@
-"""Chat messages: listing for polls and posting text."""
+"""Chat messages: posting text, publishing new and changed messages."""
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User
 from app.services import conversations, events
 from app.services.errors import N_, InvalidInput, Nn_
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 MAX_TEXT_LENGTH = 4000
-
-
-def list_after(conversation: Conversation, after_id: int | None, limit: int | None) -> list:
-    """Oldest first. Without after_id, the latest `limit` messages."""
-    limit = DEFAULT_PAGE_SIZE if limit is None else limit
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(N_("limit must be between 1 and %(max)d"), max=MAX_PAGE_SIZE)
-    query = db.select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
-    if after_id is not None:
-        query = query.where(ChatMessage.id > after_id).order_by(ChatMessage.id).limit(limit)
-        return list(db.session.execute(query).scalars())
-    query = query.order_by(ChatMessage.id.desc()).limit(limit)
-    return list(reversed(db.session.execute(query).scalars().all()))
 
 
 def post_text(conversation: Conversation, sender: User, content: object) -> ChatMessage:

@@ -18,6 +18,8 @@ TRANSLATING_CALLS = {"_", "ngettext"}
 DEVELOPER_CALLS = {"warn", "log", "debug", "info"}
 # Programming errors (a recorder started twice); the person never sees them.
 ALLOWED_LITERALS = {"cannot start a recorder that is ", "cannot stop a recorder that is "}
+# Names of keys (KeyboardEvent.key), compared with, never shown.
+ALLOWED_LITERALS |= {"Enter"}
 
 
 def has_letter(text: str) -> bool:

@@ -40,8 +40,10 @@ def test_a_chinese_and_an_english_person_chat(gunicorn_factory):
         start_conversation(xiaoming, "BOB，Carol")
         assert xiaoming.inner_text("#conversation-members") == "3 位成员"
         assert xiaoming.inner_text("#voice-recorder button.record") == "🎤 录音"
-        xiaoming.wait_for_function("document.getElementById('live-status').textContent === '实时'")
-        xiaoming.fill("#send-text input[name=content]", "你好，Bob！")
+        xiaoming.wait_for_function(
+            "() => document.getElementById('live-status').textContent === '实时'"
+        )
+        xiaoming.fill("#send-text [name=content]", "你好，Bob！")
         xiaoming.click("#send-text button[type=submit]")
 
         bob.wait_for_selector("#conversations button", timeout=15000)
@@ -86,5 +88,7 @@ def test_find_people_and_reopen_the_same_conversation(gunicorn_factory):
         first = page.evaluate("document.querySelectorAll('#conversations li').length")
         # The same person again: the existing conversation opens, no duplicate appears.
         start_conversation(page, "bob")
-        page.wait_for_function("document.querySelector('#new-conversation input').value === ''")
+        page.wait_for_function(
+            "() => document.querySelector('#new-conversation input').value === ''"
+        )
         assert page.evaluate("document.querySelectorAll('#conversations li').length") == first == 1

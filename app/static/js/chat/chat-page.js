@@ -1,7 +1,12 @@
 // The /chat page: conversation list, history, text composer, live updates.
-import { _, formatDateTime, formatList, formatTime, ngettext } from "../i18n.js";
+import { _, ngettext } from "../i18n.js";
+import { Alerts } from "./alerts.js";
 import { api, csrfToken } from "./api.js";
+import { Composer } from "./composer.js";
+import { ConversationList, conversationName as nameOf } from "./conversation-list.js";
+import { appendLinkified } from "./linkify.js";
 import { LiveFeed } from "./live.js";
+import { MessageList, PAGE_SIZE } from "./message-list.js";
 import { splitNames } from "./names.js";
 import { attachPeopleSearch } from "./people-search.js";
 
@@ -20,9 +25,11 @@ const MODE_LABELS = {
   connecting: "",
 };
 
+const myId = Number(root.dataset.userId);
+
 // `arriving` holds live events that come while a conversation's history is loading.
 // `composer` holds the open conversation's voice controls (they own the microphone).
-const state = { conversations: [], current: null, rendered: new Map(), arriving: null, composer: null };
+const state = { current: null, arriving: null, composer: null };
 const live = new LiveFeed();
 const voice = import("/static/js/voice/index.js").catch((error) => {
   console.warn("voice messages unavailable:", error);
@@ -35,40 +42,31 @@ function showError(element, message) {
 }
 
 function conversationName(conversation) {
-  if (conversation.title) return conversation.title;
-  const myId = Number(root.dataset.userId);
-  const others = (conversation.members ?? []).filter((member) => member.id !== myId);
-  return others.length ? formatList(others.map((member) => member.display_name)) : _("Just you");
+  return nameOf(conversation, myId);
 }
 
-const myId = () => Number(root.dataset.userId);
-
-/** The count of voice messages from others not heard yet, as a badge (nothing when 0). */
-function unheardBadge(conversation) {
-  const count = conversation.unheard ?? 0;
-  if (!count) return [];
-  const badge = document.createElement("span");
-  badge.className = "unheard-count";
-  badge.textContent = String(count);
-  const label = ngettext("%(num)d unheard voice message", "%(num)d unheard voice messages", count);
-  badge.title = label;
-  badge.setAttribute("aria-label", label);
-  return [badge];
-}
-
-function renderConversations() {
-  list.replaceChildren(
-    ...state.conversations.map((conversation) => {
-      const item = document.createElement("li");
-      const button = document.createElement("button");
-      button.append(conversationName(conversation), ...unheardBadge(conversation));
-      button.dataset.conversationId = conversation.id;
-      button.className = conversation.id === state.current?.id ? "active" : "";
-      button.addEventListener("click", () => openConversation(conversation));
-      item.append(button);
-      return item;
-    }),
+/** The open conversation is what the person sees: page visible, pane shown (phones). */
+function isOnScreen(conversationId) {
+  return (
+    state.current?.id === conversationId &&
+    document.visibilityState === "visible" &&
+    pane.getClientRects().length > 0
   );
+}
+
+const alerts = new Alerts(document.getElementById("sidebar"), { onOpen: (c) => openConversation(c) });
+const conversationList = new ConversationList(list, {
+  myId,
+  onOpen: (conversation) => openConversation(conversation),
+  isOnScreen,
+  alerts,
+});
+
+/** Marks the open conversation read up to its newest message while it is on screen. */
+function readIfOnScreen() {
+  if (state.current && isOnScreen(state.current.id)) {
+    conversationList.markRead(state.current.id, messageList.newestId());
+  }
 }
 
 function messageBody(message, item) {
@@ -77,43 +75,27 @@ function messageBody(message, item) {
   if (message.type === "audio") {
     voice.then((module) => {
       const recipients = (state.current?.members?.length ?? 1) - 1;
-      if (module) item.voicePlayer = module.renderAudioMessage(body, message, { myId: myId(), recipients });
+      if (module) item.voicePlayer = module.renderAudioMessage(body, message, { myId, recipients });
       else body.textContent = _("Voice message (player unavailable)");
     });
   } else {
-    body.textContent = message.content;
+    appendLinkified(body, message.content);
   }
   return body;
 }
 
+const messageList = new MessageList(history, {
+  myId,
+  renderBody: messageBody,
+  loadOlder: async (beforeId) => {
+    const id = state.current.id;
+    const path = `/api/chat/messages?conversation_id=${id}&before_id=${beforeId}&limit=${PAGE_SIZE}`;
+    return (await api(path)).messages;
+  },
+});
+
 function renderMessage(message) {
-  if (message.conversation_id !== state.current?.id) return;
-  const existing = state.rendered.get(message.id);
-  if (existing?.voicePlayer) {
-    // A voice message's files changed (transcode done): keep its player, new sources.
-    existing.voicePlayer.update(message.content);
-    return;
-  }
-  const item = document.createElement("li");
-  item.className = message.sender_id === Number(root.dataset.userId) ? "mine" : "theirs";
-  item.dataset.messageId = message.id;
-  item.dataset.type = message.type;
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  const sender = document.createElement("span");
-  sender.className = "sender";
-  sender.textContent = message.sender_display_name ?? message.sender;
-  sender.title = `@${message.sender}`;
-  const time = document.createElement("time");
-  time.dateTime = message.created_at;
-  time.textContent = formatTime(message.created_at);
-  time.title = formatDateTime(message.created_at);
-  meta.append(sender, " · ", time);
-  item.append(meta, messageBody(message, item));
-  if (existing) existing.replaceWith(item);
-  else history.append(item);
-  state.rendered.set(message.id, item);
-  if (!existing) item.scrollIntoView({ block: "end" });
+  if (message.conversation_id === state.current?.id) messageList.add(message);
 }
 
 async function openConversation(conversation) {
@@ -121,9 +103,7 @@ async function openConversation(conversation) {
   const carried = state.composer?.destroy() ?? null;
   state.composer = null;
   state.current = conversation;
-  state.rendered.forEach((item) => item.voicePlayer?.destroy());
-  state.rendered.clear();
-  history.replaceChildren();
+  messageList.reset();
   document.getElementById("conversation-title").textContent = conversationName(conversation);
   const count = conversation.members?.length ?? conversation.participants.length;
   document.getElementById("conversation-members").textContent = ngettext(
@@ -133,19 +113,19 @@ async function openConversation(conversation) {
   );
   pane.hidden = false;
   root.classList.add("showing-conversation");
-  renderConversations();
+  conversationList.setCurrent(conversation.id);
   const arriving = [];
   state.arriving = arriving;
-  const data = await api(`/api/chat/messages?conversation_id=${conversation.id}`);
-  data.messages.forEach((message) => {
-    live.seen(message);
-    renderMessage(message);
-  });
+  const data = await api(`/api/chat/messages?conversation_id=${conversation.id}&limit=${PAGE_SIZE}`);
+  if (state.current !== conversation) return;
+  data.messages.forEach((message) => live.seen(message));
+  messageList.showLatest(data.messages);
   // The history may predate an event that came meanwhile (a transcode finishing): replay them.
   if (state.arriving === arriving) state.arriving = null;
   arriving.forEach(({ message, updateOnly }) => deliver(message, updateOnly));
   const lastId = data.messages.at(-1)?.id ?? 0;
   live.watch(conversation.id, lastId);
+  readIfOnScreen();
   mountRecorder(conversation, carried);
 }
 
@@ -161,19 +141,14 @@ async function mountRecorder(conversation, carried) {
     csrfToken: csrfToken(),
     onSent: (message) => {
       live.seen(message);
+      conversationList.receive(message);
       renderMessage(message);
     },
   });
 }
 
-let listRequests = 0;
-
-async function loadConversations() {
-  const ticket = ++listRequests;
-  const data = await api("/api/chat/conversations");
-  if (ticket !== listRequests) return; // a newer answer is on its way
-  state.conversations = data.conversations;
-  renderConversations();
+function loadConversations() {
+  return conversationList.load();
 }
 
 document.getElementById("new-conversation").addEventListener("submit", async (event) => {
@@ -188,14 +163,13 @@ document.getElementById("new-conversation").addEventListener("submit", async (ev
     });
     form.reset();
     showError(error, "");
-    const known = state.conversations.find((c) => c.id === conversation.id);
-    if (!known) state.conversations.unshift(conversation);
-    openConversation(known ?? conversation);
+    openConversation(conversationList.add(conversation));
   } catch (failure) {
     showError(error, failure.message);
   }
 });
 
+const textComposer = new Composer(textForm, textForm.content);
 textForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const content = textForm.content.value;
@@ -205,9 +179,10 @@ textForm.addEventListener("submit", async (event) => {
       method: "POST",
       body: { conversation_id: state.current.id, content },
     });
-    textForm.reset();
+    textComposer.clear();
     showError(sendError, "");
     live.seen(message);
+    conversationList.receive(message);
     renderMessage(message);
   } catch (failure) {
     showError(sendError, failure.message);
@@ -242,30 +217,40 @@ document.getElementById("back").addEventListener("click", () => {
 
 function deliver(message, updateOnly) {
   if (state.arriving) state.arriving.push({ message, updateOnly });
-  else if (!updateOnly || state.rendered.has(message.id)) renderMessage(message);
+  else if (!updateOnly || messageList.has(message.id)) renderMessage(message);
 }
 
 live.addEventListener("message", (event) => {
   const message = event.detail;
-  const unheard = message.type === "audio" && message.sender_id !== myId();
-  if (unheard || !state.conversations.some((c) => c.id === message.conversation_id)) loadConversations();
+  // A voice message from someone else also changes the list's unheard count.
+  const unheard = message.type === "audio" && message.sender_id !== myId;
+  if (!conversationList.receive(message) || unheard) loadConversations();
   deliver(message, false);
+  if (message.conversation_id === state.current?.id) readIfOnScreen();
+});
+live.addEventListener("message_updated", (event) => {
+  conversationList.receive(event.detail);
+  deliver(event.detail, true);
 });
 live.addEventListener("voice_heard", (event) => {
   const record = event.detail;
-  const item = state.rendered.get(record.message_id);
-  item?.voicePlayer?.markHeard(record);
+  messageList.voicePlayer(record.message_id)?.markHeard(record);
   // Heard here or on another of this person's devices: the list's count drops.
-  if (record.user_id === myId()) loadConversations();
+  if (record.user_id === myId) loadConversations();
 });
-live.addEventListener("message_updated", (event) => deliver(event.detail, true));
+live.addEventListener("conversation_read", (event) => conversationList.applyRead(event.detail));
 live.addEventListener("mode", (event) => {
+  // Back on the stream after a break: counts may have moved meanwhile.
+  if (event.detail === "live" && liveStatus.dataset.mode && liveStatus.dataset.mode !== "live") {
+    loadConversations();
+  }
   liveStatus.textContent = MODE_LABELS[event.detail] ?? "";
   liveStatus.dataset.mode = event.detail;
 });
+document.addEventListener("visibilitychange", readIfOnScreen);
 
-loadConversations().then(() => {
-  if (state.conversations.length) openConversation(state.conversations[0]);
+loadConversations().then((items) => {
+  if (items.length) openConversation(items[0]);
 });
 live.start();
 attachPeopleSearch(

@@ -41,6 +41,10 @@ export class LiveFeed extends EventTarget {
     source.addEventListener("voice_heard", (event) =>
       this.dispatchEvent(new CustomEvent("voice_heard", { detail: JSON.parse(event.data) })),
     );
+    // The person read on one of their pages: not a message, so no resume position.
+    source.addEventListener("conversation_read", (event) =>
+      this.dispatchEvent(new CustomEvent("conversation_read", { detail: JSON.parse(event.data) })),
+    );
     // The server closes a stream when its session ended (log in again) or when the
     // account opened too many (this page then polls, and tries again later).
     source.addEventListener("stream_closed", (event) => {

@@ -1,0 +1,35 @@
+"""Pages of a conversation's history: keyset on the message id, never OFFSET.
+
+`after_id` asks for what came after a message (polls), `before_id` for the page before
+one (scrolling back); both are a range on chat_messages' (conversation_id, id) index, so
+the thousandth page costs what the first does.
+"""
+
+from app.extensions import db
+from app.models import ChatMessage, Conversation
+from app.services.errors import N_, InvalidInput
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def page(
+    conversation: Conversation,
+    after_id: int | None = None,
+    before_id: int | None = None,
+    limit: int | None = None,
+) -> list[ChatMessage]:
+    """Oldest first. Without a cursor, the latest `limit` messages."""
+    limit = DEFAULT_PAGE_SIZE if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(N_("limit must be between 1 and %(max)d"), max=MAX_PAGE_SIZE)
+    if after_id is not None and before_id is not None:
+        raise InvalidInput(N_("give after_id or before_id, not both"), code="conflicting_cursors")
+    query = db.select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
+    if after_id is not None:
+        query = query.where(ChatMessage.id > after_id).order_by(ChatMessage.id).limit(limit)
+        return list(db.session.execute(query).scalars())
+    if before_id is not None:
+        query = query.where(ChatMessage.id < before_id)
+    query = query.order_by(ChatMessage.id.desc()).limit(limit)
+    return list(reversed(db.session.execute(query).scalars().all()))

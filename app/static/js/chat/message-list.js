@@ -1,0 +1,189 @@
+// The open conversation's history: messages oldest first with date separators; scrolling
+// to the top loads the page before the oldest one (keyset, before_id) without moving what
+// the person was reading; a button jumps back to the latest when they scrolled up.
+import { _, formatDateTime, formatTime } from "../i18n.js";
+import { dayKey, dayLabel } from "./dates.js";
+
+// Messages per page, the API's default page size too.
+export const PAGE_SIZE = 50;
+// Closer than this to the top loads the older page, before the person reaches the end.
+const LOAD_MARGIN_PX = 200;
+// Closer than this to the bottom counts as "at the latest" (new messages follow it).
+const BOTTOM_SLACK_PX = 80;
+
+export class MessageList {
+  /**
+   * `renderBody(message, item)` returns a message's body element (text, voice player);
+   * `loadOlder(beforeId)` resolves to the page of messages before that id, oldest first.
+   */
+  constructor(element, { myId, renderBody, loadOlder }) {
+    this.element = element;
+    this.myId = myId;
+    this.renderBody = renderBody;
+    this.loadOlder = loadOlder;
+    this.rendered = new Map();
+    this.generation = 0;
+    this.hasMore = false;
+    this.loading = false;
+    this.jump = document.createElement("button");
+    this.jump.type = "button";
+    this.jump.className = "jump-latest";
+    this.jump.textContent = "↓ " + _("Latest messages");
+    this.jump.hidden = true;
+    this.jump.addEventListener("click", () => this.scrollToLatest());
+    element.after(this.jump);
+    this.onScroll = () => this.scrolled();
+    element.addEventListener("scroll", this.onScroll, { passive: true });
+  }
+
+  /** Empties the list for another conversation; pages still loading are dropped. */
+  reset() {
+    this.generation += 1;
+    this.rendered.forEach((item) => item.voicePlayer?.destroy());
+    this.rendered.clear();
+    this.element.replaceChildren();
+    this.hasMore = false;
+    this.loading = false;
+    this.jump.hidden = true;
+  }
+
+  has(id) {
+    return this.rendered.has(id);
+  }
+
+  voicePlayer(id) {
+    return this.rendered.get(id)?.voicePlayer ?? null;
+  }
+
+  newestId() {
+    return Math.max(0, ...this.rendered.keys());
+  }
+
+  oldestId() {
+    return this.rendered.size ? Math.min(...this.rendered.keys()) : 0;
+  }
+
+  /** The latest page of a conversation just opened. */
+  showLatest(messages) {
+    this.hasMore = messages.length >= PAGE_SIZE;
+    this.element.append(...messages.map((message) => this.build(message)));
+    this.placeSeparators();
+    this.scrollToLatest();
+    this.scrolled();
+  }
+
+  /** A new message (live, or sent here), or a changed one (a transcode finished). */
+  add(message) {
+    const existing = this.rendered.get(message.id);
+    if (existing?.voicePlayer) {
+      // A voice message's files changed: keep its player (and playback), new sources.
+      existing.voicePlayer.update(message.content);
+      return;
+    }
+    const follow = this.atLatest() || message.sender_id === this.myId;
+    const item = this.build(message);
+    if (existing) {
+      existing.replaceWith(item);
+      return;
+    }
+    const last = this.element.lastElementChild;
+    if (!last || dayKey(last.dataset.createdAt) !== dayKey(message.created_at)) {
+      this.element.append(this.separator(message.created_at));
+    }
+    this.element.append(item);
+    if (follow) this.scrollToLatest();
+    else this.jump.hidden = false;
+  }
+
+  build(message) {
+    const item = document.createElement("li");
+    item.className = message.sender_id === this.myId ? "mine" : "theirs";
+    item.dataset.messageId = message.id;
+    item.dataset.type = message.type;
+    item.dataset.createdAt = message.created_at;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const sender = document.createElement("span");
+    sender.className = "sender";
+    sender.textContent = message.sender_display_name ?? message.sender;
+    sender.title = `@${message.sender}`;
+    const time = document.createElement("time");
+    time.dateTime = message.created_at;
+    time.textContent = formatTime(message.created_at);
+    time.title = formatDateTime(message.created_at);
+    meta.append(sender, " · ", time);
+    item.append(meta, this.renderBody(message, item));
+    this.rendered.set(message.id, item);
+    return item;
+  }
+
+  separator(createdAt) {
+    const item = document.createElement("li");
+    item.className = "day";
+    const label = document.createElement("time");
+    label.dateTime = createdAt;
+    label.textContent = dayLabel(createdAt);
+    item.append(label);
+    return item;
+  }
+
+  /** A separator before the first message of each day (after a page came in above). */
+  placeSeparators() {
+    for (const old of this.element.querySelectorAll(":scope > li.day")) old.remove();
+    let previous = null;
+    for (const item of [...this.element.children]) {
+      const key = dayKey(item.dataset.createdAt);
+      if (key !== previous) item.before(this.separator(item.dataset.createdAt));
+      previous = key;
+    }
+  }
+
+  atLatest() {
+    const { scrollHeight, scrollTop, clientHeight } = this.element;
+    return scrollHeight - scrollTop - clientHeight < BOTTOM_SLACK_PX;
+  }
+
+  scrollToLatest() {
+    this.element.scrollTop = this.element.scrollHeight;
+    this.jump.hidden = true;
+  }
+
+  scrolled() {
+    this.jump.hidden = this.atLatest();
+    if (this.element.scrollTop < LOAD_MARGIN_PX) this.loadMore();
+  }
+
+  async loadMore() {
+    const before = this.oldestId();
+    if (this.loading || !this.hasMore || !before) return;
+    const generation = this.generation;
+    this.loading = true;
+    let older;
+    try {
+      older = await this.loadOlder(before);
+    } catch (failure) {
+      console.warn("older messages did not load:", failure);
+      return;
+    } finally {
+      if (generation === this.generation) this.loading = false;
+    }
+    if (generation !== this.generation) return;
+    this.hasMore = older.length >= PAGE_SIZE;
+    this.prepend(older.filter((message) => !this.rendered.has(message.id)));
+  }
+
+  prepend(messages) {
+    // Keep the distance to the bottom: what the person was reading stays where it was.
+    const fromBottom = this.element.scrollHeight - this.element.scrollTop;
+    this.element.prepend(...messages.map((message) => this.build(message)));
+    this.placeSeparators();
+    this.element.scrollTop = this.element.scrollHeight - fromBottom;
+    this.scrolled(); // still near the top (short pages): the next page
+  }
+
+  destroy() {
+    this.reset();
+    this.element.removeEventListener("scroll", this.onScroll);
+    this.jump.remove();
+  }
+}
