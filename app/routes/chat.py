@@ -12,7 +12,7 @@ from app import jobs
 from app.extensions import db, limiter
 from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
-from app.services import conversations, events, messages, sessions, voice
+from app.services import conversations, events, message_changes, messages, sessions, voice
 from app.services.errors import N_, InvalidInput, Unavailable
 
 bp = Blueprint("chat", __name__)
@@ -80,6 +80,23 @@ def post_message():
     conversation = conversations.get_for_participant(conversation_id, current_user)
     message = messages.post_text(conversation, current_user, body.get("content"))
     return jsonify(messages.serialize(message)), 201
+
+
+@bp.patch("/messages/<int:message_id>")
+@limiter.limit(post_limit)
+def edit_message(message_id: int):
+    body = json_body()
+    settings = current_app.config["SETTINGS"]
+    message = message_changes.edit(message_id, current_user, body.get("content"), settings)
+    return jsonify(messages.serialize(message))
+
+
+@bp.post("/messages/<int:message_id>/recall")
+@limiter.limit(post_limit)
+def recall_message(message_id: int):
+    settings = current_app.config["SETTINGS"]
+    message = message_changes.recall(message_id, current_user, settings)
+    return jsonify(messages.serialize(message))
 
 
 def upload_limit() -> str:
