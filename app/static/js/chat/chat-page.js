@@ -2,6 +2,7 @@
 import { _, formatDateTime, formatList, formatTime, ngettext } from "../i18n.js";
 import { api, csrfToken } from "./api.js";
 import { LiveFeed } from "./live.js";
+import { addMessageActions, recalledBody } from "./message-actions.js";
 import { splitNames } from "./names.js";
 import { attachPeopleSearch } from "./people-search.js";
 
@@ -71,7 +72,7 @@ function messageBody(message, item) {
 function renderMessage(message) {
   if (message.conversation_id !== state.current?.id) return;
   const existing = state.rendered.get(message.id);
-  if (existing?.voicePlayer) {
+  if (existing?.voicePlayer && !message.recalled_at) {
     // A voice message's files changed (transcode done): keep its player, new sources.
     existing.voicePlayer.update(message.content);
     return;
@@ -91,7 +92,15 @@ function renderMessage(message) {
   time.textContent = formatTime(message.created_at);
   time.title = formatDateTime(message.created_at);
   meta.append(sender, " · ", time);
-  item.append(meta, messageBody(message, item));
+  const myId = Number(root.dataset.userId);
+  item.append(meta, message.recalled_at ? recalledBody(message, myId) : messageBody(message, item));
+  addMessageActions(item, message, {
+    myId,
+    windowSeconds: Number(root.dataset.changeWindow),
+    onChanged: (changed) => deliver(changed, true),
+  });
+  existing?.querySelector("audio")?.pause(); // a recalled voice message stops playing
+  existing?.voicePlayer?.destroy?.();
   if (existing) existing.replaceWith(item);
   else history.append(item);
   state.rendered.set(message.id, item);
