@@ -6,15 +6,15 @@ import { api } from "./api.js";
 /** What a recalled message shows in place of its text or player. */
 export function recalledBody(message, myId) {
   const body = document.createElement("div");
-  body.className = "body recalled";
+  body.classList.add("body", "recalled");
   body.textContent = message.sender_id === myId ? _("You recalled a message") : _("This message was recalled");
   return body;
 }
 
-function actionButton(label, className, onClick) {
+function actionButton(label, classNames, onClick) {
   const button = document.createElement("button");
   button.type = "button";
-  button.className = `link ${className}`;
+  button.classList.add(...classNames);
   button.textContent = label;
   button.addEventListener("click", onClick);
   return button;
@@ -53,10 +53,10 @@ export function addMessageActions(item, message, { myId, windowSeconds, onChange
   const actions = document.createElement("div");
   actions.className = "message-actions";
   if (message.type === "text") {
-    actions.append(actionButton(_("Edit"), "edit", () => openEditor(item, message, { onChanged, fail })));
+    actions.append(actionButton(_("Edit"), ["link", "edit"], () => openEditor(item, message, { onChanged, fail })));
   }
   actions.append(
-    actionButton(_("Recall"), "recall", async () => {
+    actionButton(_("Recall"), ["link", "recall"], async () => {
       if (!window.confirm(_("Recall this message for everyone?"))) return;
       try {
         onChanged(await api(`/api/chat/messages/${message.id}/recall`, { method: "POST" }));
@@ -81,7 +81,7 @@ function openEditor(item, message, { onChanged, fail }) {
   const save = document.createElement("button");
   save.type = "submit";
   save.textContent = _("Save");
-  const cancel = actionButton(_("Cancel"), "secondary cancel-edit", () => form.replaceWith(body));
+  const cancel = actionButton(_("Cancel"), ["secondary", "cancel-edit"], () => form.replaceWith(body));
   form.append(field, save, cancel);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
