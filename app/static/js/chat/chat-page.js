@@ -3,27 +3,21 @@ import { _, formatDateTime, formatList, formatTime, ngettext } from "../i18n.js"
 import { api, csrfToken } from "./api.js";
 import { LiveFeed } from "./live.js";
 import { addMessageActions, recalledBody } from "./message-actions.js";
+import { ConnectionStatus, isPhoneLayout, showEmptyStates } from "./page-states.js";
 import { splitNames } from "./names.js";
 import { attachPeopleSearch } from "./people-search.js";
 
 const root = document.getElementById("chat");
 const list = document.getElementById("conversations");
-const pane = document.getElementById("conversation");
 const history = document.getElementById("messages");
 const textForm = document.getElementById("send-text");
 const sendError = document.getElementById("send-error");
 const liveStatus = document.getElementById("live-status");
 
-const MODE_LABELS = {
-  live: _("live"),
-  reconnecting: _("reconnecting…"),
-  polling: _("polling"),
-  connecting: "",
-};
-
 // `arriving` holds live events that come while a conversation's history is loading.
 const state = { conversations: [], current: null, rendered: new Map(), arriving: null };
 const live = new LiveFeed();
+const status = new ConnectionStatus(live, liveStatus, document.getElementById("connection-banner"));
 const voice = import("/static/js/voice/index.js").catch((error) => {
   console.warn("voice messages unavailable:", error);
   return null;
@@ -53,6 +47,7 @@ function renderConversations() {
       return item;
     }),
   );
+  showEmptyStates(state);
 }
 
 function messageBody(message, item) {
@@ -118,12 +113,18 @@ async function openConversation(conversation) {
     "%(num)d participants",
     count,
   );
-  pane.hidden = false;
   root.classList.add("showing-conversation");
   renderConversations();
   const arriving = [];
   state.arriving = arriving;
-  const data = await api(`/api/chat/messages?conversation_id=${conversation.id}`);
+  let data;
+  try {
+    data = await api(`/api/chat/messages?conversation_id=${conversation.id}`);
+    status.clearProblem();
+  } catch (failure) {
+    status.problem(failure);
+    return;
+  }
   data.messages.forEach((message) => {
     live.seen(message);
     renderMessage(message);
@@ -152,8 +153,12 @@ async function mountRecorder(conversation) {
 }
 
 async function loadConversations() {
-  const data = await api("/api/chat/conversations");
-  state.conversations = data.conversations;
+  try {
+    state.conversations = (await api("/api/chat/conversations")).conversations;
+    status.clearProblem();
+  } catch (failure) {
+    status.problem(failure);
+  }
   renderConversations();
 }
 
@@ -229,13 +234,9 @@ live.addEventListener("message", (event) => {
   deliver(message, false);
 });
 live.addEventListener("message_updated", (event) => deliver(event.detail, true));
-live.addEventListener("mode", (event) => {
-  liveStatus.textContent = MODE_LABELS[event.detail] ?? "";
-  liveStatus.dataset.mode = event.detail;
-});
-
+// On a phone the list comes first; a wide screen also opens the latest conversation.
 loadConversations().then(() => {
-  if (state.conversations.length) openConversation(state.conversations[0]);
+  if (state.conversations.length && !isPhoneLayout()) openConversation(state.conversations[0]);
 });
 live.start();
 attachPeopleSearch(
