@@ -71,5 +71,26 @@ if [[ ! -x .venv/bin/python || ( "$have" != "$wanted" && "$have" != "dev $hash" 
     echo "$wanted" >"$stamp"
 fi
 
+# The browser tests' JavaScript (axe-core, tests/browser/package.json), from the npm
+# registry by its lock file; again only when the lock changes.
+install_test_node_modules() {
+    if ! command -v npm >/dev/null; then
+        echo "bootstrap: installing npm (Debian package) for the browser tests' axe-core"
+        sudo_cmd=()
+        [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+        DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends npm
+    fi
+    local node_stamp=tests/browser/node_modules/.installed-from
+    local lock_hash
+    lock_hash=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
+    if [[ $(cat "$node_stamp" 2>/dev/null || true) != "$lock_hash" ]]; then
+        echo "bootstrap: installing the browser tests' node modules (npm ci)"
+        npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts --loglevel=error
+        echo "$lock_hash" >"$node_stamp"
+    fi
+}
+
+[[ $mode == test ]] && install_test_node_modules
+
 # The message catalogs the app (and each release, see roles/chat_app) reads: .po -> .mo.
 .venv/bin/pybabel compile --statistics -d app/translations 2>&1 | sed 's/^/bootstrap: /'

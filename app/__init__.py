@@ -7,7 +7,7 @@ from flask import Flask, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, i18n, security_headers, storage_cli
+from app import cli, i18n, security_headers, static_assets, storage_cli
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.services import events, metrics, sessions
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     events.init_app(app)
     security_headers.init_app(app)
     metrics.init_app(app)
+    static_assets.init_app(app)
 
     from app.routes import admin, auth, chat, errors, main, profile, users
 

@@ -65,6 +65,9 @@ class Settings:
     # Per account: each conversation can name 50 people, so this also bounds how fast
     # anyone can test which usernames exist.
     ratelimit_conversation: str = "10 per minute; 100 per day"
+    # How long after sending its sender may edit a text message or recall any message
+    # (a recalled voice message's files are removed from storage). 0 turns both off.
+    message_change_window_seconds: int = 24 * 3600
     # Event streams one account may hold open at once (all devices and tabs together);
     # opening one more closes the oldest. Each costs ~26 KiB of app memory.
     event_streams_per_user: int = 8

@@ -84,6 +84,11 @@ class ChatMessage(db.Model):
     # (messages from before there was a choice). `storage migrate` switches it.
     storage: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when its sender last edited the text (text messages only).
+    edited_at: Mapped[datetime | None] = mapped_column()
+    # Set when its sender recalled it: the content is emptied, a voice message's files
+    # removed, and everyone sees "recalled" in its place.
+    recalled_at: Mapped[datetime | None] = mapped_column()
 
     sender: Mapped[User] = relationship()
 

@@ -17,6 +17,7 @@ from app.services import (
     events,
     heard,
     history,
+    message_changes,
     messages,
     read_state,
     sessions,
@@ -109,6 +110,23 @@ def mark_heard(message_id):
     """The player reports that this person heard a voice message (idempotent)."""
     record, created = heard.mark(int_value(message_id, "message_id"), current_user)
     return jsonify(record), 201 if created else 200
+
+
+@bp.patch("/messages/<int:message_id>")
+@limiter.limit(post_limit)
+def edit_message(message_id: int):
+    body = json_body()
+    settings = current_app.config["SETTINGS"]
+    message = message_changes.edit(message_id, current_user, body.get("content"), settings)
+    return jsonify(messages.serialize(message))
+
+
+@bp.post("/messages/<int:message_id>/recall")
+@limiter.limit(post_limit)
+def recall_message(message_id: int):
+    settings = current_app.config["SETTINGS"]
+    message = message_changes.recall(message_id, current_user, settings)
+    return jsonify(messages.serialize(message))
 
 
 def upload_limit() -> str:

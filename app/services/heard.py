@@ -85,6 +85,7 @@ def unheard_counts(user: User) -> dict[int, int]:
             ConversationParticipant.user_id == user.id,
             ChatMessage.type == "audio",
             ChatMessage.sender_id != user.id,
+            ChatMessage.recalled_at.is_(None),
             ChatMessage.id.not_in(heard),
         )
         .group_by(ChatMessage.conversation_id)

@@ -9,6 +9,11 @@ MAX_TEXT_LENGTH = 4000
 
 
 def post_text(conversation: Conversation, sender: User, content: object) -> ChatMessage:
+    return create(conversation, sender, "text", valid_text(content))
+
+
+def valid_text(content: object) -> str:
+    """The text of a message as sent or edited, or InvalidInput."""
     if not isinstance(content, str) or not content.strip():
         raise InvalidInput(N_("content must be non-empty text"))
     if len(content) > MAX_TEXT_LENGTH:
@@ -19,7 +24,7 @@ def post_text(conversation: Conversation, sender: User, content: object) -> Chat
             ),
             num=MAX_TEXT_LENGTH,
         )
-    return create(conversation, sender, "text", content)
+    return content
 
 
 def create(
@@ -60,6 +65,13 @@ def serialize(message: ChatMessage) -> dict:
         "sender_id": message.sender_id,
         "sender_display_name": message.sender.shown_name,
         "type": message.type,
-        "content": message.content,
+        # A transcode that finished during a recall may have written content back.
+        "content": "" if message.recalled_at else message.content,
         "created_at": message.created_at.isoformat() + "Z",
+        "edited_at": _timestamp(message.edited_at),
+        "recalled_at": _timestamp(message.recalled_at),
     }
+
+
+def _timestamp(moment) -> str | None:
+    return None if moment is None else moment.isoformat() + "Z"

@@ -156,6 +156,8 @@ def transcode(message_id: int, settings) -> dict:
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.type != "audio":
         raise InvalidInput(N_("no voice message %(id)s"), id=message_id)
+    if message.recalled_at is not None:
+        return {}  # recalled while queued: its files are gone, nothing to make
     content = json.loads(message.content)
     if message.transcode_state != "pending":
         return content

@@ -18,7 +18,7 @@ def test_text_round_trip_between_two_users(api_for):
     assert [(m["sender"], m["content"]) for m in messages] == [("alice", "hello bob")]
     assert set(messages[0]) == {
         "id", "conversation_id", "sender", "sender_id", "sender_display_name", "type", "content",
-        "created_at",
+        "created_at", "edited_at", "recalled_at",
     }  # fmt: skip
 
 

@@ -1,12 +1,16 @@
 """The nginx role's own site in front of the real app, on loopback: what Nginx itself answers."""
 
+import gzip
+import hashlib
 import http.client
 import json
+import re
 import ssl
 
 import pytest
 
 from tests.benchmarks.web_stack import cookie_header, web_stack
+from tests.conftest import ROOT
 
 # Connections a test opened; closed after it, whatever it asserted.
 OPENED: list[http.client.HTTPSConnection] = []
@@ -76,3 +80,35 @@ def test_security_headers_reach_the_browser_once(stack):
     assert response.status == 200
     for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
         assert len(response.msg.get_all(name)) == 1, name
+
+
+def test_static_files_are_compressed_and_kept_by_content_hash(stack):
+    conn = connection(stack)
+    request_cleanup(conn)
+    conn.request("GET", "/login")
+    page = conn.getresponse().read().decode()
+    versioned = re.search(r'href="(/static/css/app\.css\?v=([0-9a-f]{12}))"', page)
+    assert versioned, "the page links its stylesheet by content hash"
+    css = (ROOT / "app" / "static" / "css" / "app.css").read_bytes()
+    assert hashlib.sha256(css).hexdigest()[:12] == versioned[2]
+
+    conn.request("GET", versioned[1], headers={"Accept-Encoding": "gzip"})
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status == 200
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert gzip.decompress(body) == css and len(body) < len(css) / 2
+    assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    assert response.getheader("Vary") == "Accept-Encoding"
+
+    # Without the hash (modules the page's script imports): asked again every time.
+    conn.request("GET", "/static/js/chat/api.js", headers={"Accept-Encoding": "gzip"})
+    response = conn.getresponse()
+    response.read()
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert response.getheader("Cache-Control") == "no-cache"
+
+    conn.request("GET", "/static/manifest.webmanifest")
+    response = conn.getresponse()
+    assert json.loads(response.read())["start_url"] == "/chat"
+    assert response.getheader("Content-Type") == "application/manifest+json"

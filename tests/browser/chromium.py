@@ -112,3 +112,24 @@ def wait_until_transcoded(page, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"the voice message has no m4a after {timeout} s")
         time.sleep(0.25)
+
+
+AXE_SCRIPT = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now: every rule axe runs by default.
+
+    axe comes from the npm package that ansible/bootstrap.sh installs; it is put into the
+    page through the DevTools protocol, which the page's Content-Security-Policy allows.
+    """
+    if not AXE_SCRIPT.is_file():
+        raise AssertionError(f"{AXE_SCRIPT} is missing: run ansible/bootstrap.sh test")
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.evaluate("() => {" + AXE_SCRIPT.read_text() + "\n}")
+    return page.evaluate(
+        """async () => (await axe.run(document)).violations.map((v) => ({
+            rule: v.id, impact: v.impact,
+            nodes: v.nodes.slice(0, 5).map((n) => [n.target.join(" "), n.failureSummary]),
+        }))"""
+    )

@@ -30,7 +30,12 @@ export async function api(path, { method = "GET", body } = {}) {
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const message = data.error || _("The request failed (%(status)s).", { status: response.status });
+    // A proxy's 502/503/504 page has no JSON: say what it means rather than a number.
+    const fallback =
+      response.status >= 500
+        ? _("The server is not answering right now; try again in a moment.")
+        : _("The request failed (%(status)s).", { status: response.status });
+    const message = data.error || fallback;
     throw new ApiError(response.status, message, data.code);
   }
   return data;

@@ -6,8 +6,10 @@ import { Composer } from "./composer.js";
 import { ConversationList, conversationName as nameOf } from "./conversation-list.js";
 import { appendLinkified } from "./linkify.js";
 import { LiveFeed } from "./live.js";
+import { addMessageActions, recalledBody } from "./message-actions.js";
 import { MessageList, PAGE_SIZE } from "./message-list.js";
 import { splitNames } from "./names.js";
+import { ConnectionStatus, isPhoneLayout, showEmptyStates } from "./page-states.js";
 import { attachPeopleSearch } from "./people-search.js";
 
 const root = document.getElementById("chat");
@@ -18,19 +20,13 @@ const textForm = document.getElementById("send-text");
 const sendError = document.getElementById("send-error");
 const liveStatus = document.getElementById("live-status");
 
-const MODE_LABELS = {
-  live: _("live"),
-  reconnecting: _("reconnecting…"),
-  polling: _("polling"),
-  connecting: "",
-};
-
 const myId = Number(root.dataset.userId);
 
 // `arriving` holds live events that come while a conversation's history is loading.
 // `composer` holds the open conversation's voice controls (they own the microphone).
 const state = { current: null, arriving: null, composer: null };
 const live = new LiveFeed();
+const status = new ConnectionStatus(live, liveStatus, document.getElementById("connection-banner"));
 const voice = import("/static/js/voice/index.js").catch((error) => {
   console.warn("voice messages unavailable:", error);
   return null;
@@ -69,7 +65,12 @@ function readIfOnScreen() {
   }
 }
 
+function refreshEmptyStates() {
+  showEmptyStates({ conversations: conversationList.items, current: state.current });
+}
+
 function messageBody(message, item) {
+  if (message.recalled_at) return recalledBody(message, myId);
   const body = document.createElement("div");
   body.className = "body";
   if (message.type === "audio") {
@@ -87,6 +88,12 @@ function messageBody(message, item) {
 const messageList = new MessageList(history, {
   myId,
   renderBody: messageBody,
+  decorate: (item, message) =>
+    addMessageActions(item, message, {
+      myId,
+      windowSeconds: Number(root.dataset.changeWindow),
+      onChanged: (changed) => deliver(changed, true),
+    }),
   loadOlder: async (beforeId) => {
     const id = state.current.id;
     const path = `/api/chat/messages?conversation_id=${id}&before_id=${beforeId}&limit=${PAGE_SIZE}`;
@@ -111,12 +118,19 @@ async function openConversation(conversation) {
     "%(num)d participants",
     count,
   );
-  pane.hidden = false;
   root.classList.add("showing-conversation");
   conversationList.setCurrent(conversation.id);
+  refreshEmptyStates();
   const arriving = [];
   state.arriving = arriving;
-  const data = await api(`/api/chat/messages?conversation_id=${conversation.id}&limit=${PAGE_SIZE}`);
+  let data;
+  try {
+    data = await api(`/api/chat/messages?conversation_id=${conversation.id}&limit=${PAGE_SIZE}`);
+    status.clearProblem();
+  } catch (failure) {
+    status.problem(failure);
+    return;
+  }
   if (state.current !== conversation) return;
   data.messages.forEach((message) => live.seen(message));
   messageList.showLatest(data.messages);
@@ -147,8 +161,17 @@ async function mountRecorder(conversation, carried) {
   });
 }
 
-function loadConversations() {
-  return conversationList.load();
+async function loadConversations() {
+  try {
+    const items = await conversationList.load();
+    status.clearProblem();
+    return items;
+  } catch (failure) {
+    status.problem(failure);
+    return conversationList.items;
+  } finally {
+    refreshEmptyStates();
+  }
 }
 
 document.getElementById("new-conversation").addEventListener("submit", async (event) => {
@@ -239,18 +262,17 @@ live.addEventListener("voice_heard", (event) => {
   if (record.user_id === myId) loadConversations();
 });
 live.addEventListener("conversation_read", (event) => conversationList.applyRead(event.detail));
+let previousMode = null;
 live.addEventListener("mode", (event) => {
   // Back on the stream after a break: counts may have moved meanwhile.
-  if (event.detail === "live" && liveStatus.dataset.mode && liveStatus.dataset.mode !== "live") {
-    loadConversations();
-  }
-  liveStatus.textContent = MODE_LABELS[event.detail] ?? "";
-  liveStatus.dataset.mode = event.detail;
+  if (event.detail === "live" && previousMode && previousMode !== "live") loadConversations();
+  previousMode = event.detail;
 });
 document.addEventListener("visibilitychange", readIfOnScreen);
 
+// On a phone the list comes first; a wide screen also opens the latest conversation.
 loadConversations().then((items) => {
-  if (items.length) openConversation(items[0]);
+  if (items.length && !isPhoneLayout()) openConversation(items[0]);
 });
 live.start();
 attachPeopleSearch(

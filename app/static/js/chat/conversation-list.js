@@ -19,6 +19,7 @@ export function conversationName(conversation, myId) {
 
 /** One line about a message: "[Voice] 0:07", or its text on one line. */
 export function messagePreview(message) {
+  if (message.recalled_at) return _("Message recalled");
   if (message.type === "audio") {
     const { duration } = parseAudioContent(message.content);
     return _("[Voice] %(duration)s", { duration: formatSeconds(duration) });

@@ -61,11 +61,21 @@ export class LiveFeed extends EventTarget {
     this.source = source;
   }
 
+  /** The network is back: open the stream now rather than after the polling period. */
+  reconnect() {
+    if (this.mode === "live") return;
+    clearTimeout(this.pollTimer);
+    this.source?.close();
+    this.openStream();
+  }
+
   fallBackToPolling() {
     this.source?.close();
     this.setMode("polling");
     const pollUntil = Date.now() + STREAM_RETRY_MS;
+    const source = this.source;
     const tick = async () => {
+      if (this.source !== source) return; // reconnect() opened a new stream meanwhile
       if (Date.now() > pollUntil) return this.openStream();
       await this.pollOnce().catch((failure) => {
         if (failure.status === 401) location.assign("/login");

@@ -14,14 +14,16 @@ const BOTTOM_SLACK_PX = 80;
 export class MessageList {
   /**
    * `renderBody(message, item)` returns a message's body element (text, voice player);
+   * `decorate(item, message)` adds what goes around it (marks, edit and recall buttons);
    * `loadOlder(beforeId)` resolves to the page of messages before that id, oldest first.
    */
-  constructor(element, { myId, renderBody, loadOlder }) {
+  constructor(element, { myId, renderBody, decorate, loadOlder }) {
     this.element = element;
     this.myId = myId;
     this.renderBody = renderBody;
     this.loadOlder = loadOlder;
     this.rendered = new Map();
+    this.decorate = decorate ?? (() => {});
     this.generation = 0;
     this.hasMore = false;
     this.loading = false;
@@ -75,11 +77,12 @@ export class MessageList {
   /** A new message (live, or sent here), or a changed one (a transcode finished). */
   add(message) {
     const existing = this.rendered.get(message.id);
-    if (existing?.voicePlayer) {
+    if (existing?.voicePlayer && !message.recalled_at) {
       // A voice message's files changed: keep its player (and playback), new sources.
       existing.voicePlayer.update(message.content);
       return;
     }
+    existing?.voicePlayer?.destroy(); // recalled: its player stops and lets go
     const follow = this.atLatest() || message.sender_id === this.myId;
     const item = this.build(message);
     if (existing) {
@@ -113,6 +116,7 @@ export class MessageList {
     time.title = formatDateTime(message.created_at);
     meta.append(sender, " · ", time);
     item.append(meta, this.renderBody(message, item));
+    this.decorate(item, message);
     this.rendered.set(message.id, item);
     return item;
   }

@@ -38,7 +38,8 @@ export function attachPeopleSearch(input, list) {
         const handle = document.createElement("small");
         handle.textContent = `@${user.username}`;
         button.append(name, " ", handle);
-        button.setAttribute("aria-label", _("Add %(name)s", { name: user.display_name }));
+        // The accessible name holds the visible text (WCAG 2.5.3, "label in name").
+        button.setAttribute("aria-label", _("Add %(name)s", { name: `${user.display_name} @${user.username}` }));
         button.addEventListener("click", () => choose(user));
         item.append(button);
         return item;
@@ -62,5 +63,9 @@ export function attachPeopleSearch(input, list) {
     clearTimeout(timer);
     timer = setTimeout(lookUp, PAUSE_MS);
   });
-  input.form.addEventListener("reset", () => list.replaceChildren());
+  input.form.addEventListener("reset", () => {
+    clearTimeout(timer);
+    asked += 1; // an answer still on its way belongs to the old text
+    list.replaceChildren();
+  });
 }
