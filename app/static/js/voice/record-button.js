@@ -35,10 +35,8 @@ export class RecordButton extends EventTarget {
   show(recording) {
     this.element.textContent = recording ? "⏹ " + _("Stop") : "🎤 " + _("Record");
     this.element.setAttribute("aria-pressed", String(recording));
-    this.element.setAttribute(
-      "aria-label",
-      recording ? _("Stop recording") : _("Record a voice message (hold on a touch screen)"),
-    );
+    // The visible text is the accessible name; the longer hint is its description.
+    this.element.title = recording ? _("Stop recording") : _("Record a voice message (hold on a touch screen)");
   }
 
   emit(name, detail = {}) {
