@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import weakref
 from pathlib import Path
 
 import pytest
 import redis
+import sqlalchemy
 
 from app import create_app
 from app.config import Settings
@@ -105,6 +107,14 @@ class Databases:
 
 
 CURRENT = {"databases": Databases()}
+# Every engine that connected during the running test: disposed after it, so no pooled
+# connection outlives its test (psycopg warns about one collected while open).
+ENGINES: "weakref.WeakSet[sqlalchemy.engine.Engine]" = weakref.WeakSet()
+
+
+@sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "engine_connect")
+def _remember_engine(connection) -> None:
+    ENGINES.add(connection.engine)
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
@@ -159,6 +169,9 @@ def databases(request, database_backend):
     spare = server.spare if server is not None else None
     CURRENT["databases"] = Databases(server, spare)
     yield CURRENT["databases"]
+    for engine in list(ENGINES):
+        engine.dispose()
+    ENGINES.clear()
     if server is not None:
         CURRENT["databases"].release()
     CURRENT["databases"] = Databases()
