@@ -7,7 +7,7 @@
 #                                the Debian packages in ansible/controller-packages.txt and
 #                                every dev tool in .venv (make setup; Debian only)
 # Safe to run again: it only installs what is missing or changed, and it changes no
-# service of this machine except, once, the nginx it has just installed (said so below).
+# service of this machine except, once, the nginx and postgresql it has just installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-test}
@@ -52,6 +52,14 @@ install_test_packages() {
         "${sudo_cmd[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
         echo "bootstrap: stopped and disabled the nginx service that nginx-light just installed" \
             "(only its binary is used, by make bench); re-enable: systemctl enable --now nginx"
+    fi
+    # Debian starts a cluster of the freshly installed postgresql on port 5432. The tests
+    # only use its programs (a throwaway cluster of their own on a random port), so the
+    # service just installed here is stopped and disabled, like nginx above.
+    if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v systemctl >/dev/null; then
+        "${sudo_cmd[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
+        echo "bootstrap: stopped and disabled the postgresql service that was just installed" \
+            "(the tests run their own server); re-enable: systemctl enable --now postgresql"
     fi
 }
 

@@ -7,7 +7,7 @@ from flask import Flask, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, i18n, security_headers, static_assets, storage_cli
+from app import cli, database_cli, i18n, security_headers, static_assets, storage_cli
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.services import events, metrics, sessions
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin.bp, url_prefix="/api/admin")
     app.register_blueprint(admin.pages)
     cli.register(app)
+    database_cli.register()
     errors.register(app)
     storage_cli.init_app(app)
     return app

@@ -47,6 +47,9 @@ class Settings:
     # SQLite waits this long for another process's write lock ("database is locked")
     # before a statement fails. A voice settle or a text post holds it for milliseconds.
     database_busy_timeout_seconds: float = 5.0
+    # PostgreSQL: how long opening a connection may take before it fails (libpq's
+    # connect_timeout, whole seconds, at least 2) rather than hanging on an unreachable host.
+    database_connect_timeout_seconds: int = 5
     # Uploads are refused (507) when the upload folder's filesystem would keep less free
     # space than this after the upload: room for the transcodes of messages in flight
     # (a 10-minute message is ~4 MB of m4a) and, where the database shares the disk, for
@@ -198,9 +201,16 @@ class Settings:
             raise SettingsError("S3_PRESIGN_SECONDS must be between 1 and 3600")
 
     def engine_options(self) -> dict:
-        if not self.database_url.startswith("sqlite"):
-            return {}
-        return {"connect_args": {"timeout": self.database_busy_timeout_seconds}}
+        if self.database_url.startswith("sqlite"):
+            return {"connect_args": {"timeout": self.database_busy_timeout_seconds}}
+        if self.database_url.startswith("postgresql"):
+            # A connection the server closed (restart, idle timeout) is replaced when the
+            # pool hands it out, instead of failing the request that drew it.
+            return {
+                "pool_pre_ping": True,
+                "connect_args": {"connect_timeout": self.database_connect_timeout_seconds},
+            }
+        return {}
 
     def redis_timeouts(self) -> dict:
         """Keyword arguments for every Redis client: give up on a stalled server quickly."""

@@ -9,6 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 
 
+def folded_name(length: int) -> String:
+    """A folded-name column: compared code point by code point on every database, so "starts
+    with q" is a range of its index (SQLite compares so already; PostgreSQL needs "C")."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -19,11 +25,11 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # As typed (NFC); logins and lookups use username_key, the case-folded form.
     username: Mapped[str] = mapped_column(String(32), unique=True)
-    username_key: Mapped[str] = mapped_column(String(128), unique=True)
+    username_key: Mapped[str] = mapped_column(folded_name(128), unique=True)
     # What others see (any script, emoji); None shows the username.
     display_name: Mapped[str | None] = mapped_column(String(40))
     # The display name folded like username_key: people search matches its prefix.
-    display_name_key: Mapped[str | None] = mapped_column(String(160), index=True)
+    display_name_key: Mapped[str | None] = mapped_column(folded_name(160), index=True)
     # The language chosen in the UI ("en", "zh-CN"); None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))

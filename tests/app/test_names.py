@@ -5,7 +5,12 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
+from app import models  # noqa: F401 - the tables compared below
+from app.extensions import db
 from tests.conftest import ROOT, app_environment, migrate_database
 
 
@@ -22,6 +27,7 @@ def test_chinese_username_registers_and_logs_in(api_for):
     assert phone.login("小明").status_code == 200
 
 
+@pytest.mark.both_databases
 def test_username_is_case_insensitive_and_stored_as_typed(api_for):
     assert api_for().register("Alice").status_code == 201
     for typed in ("alice", "ALICE", " Alice ", "ａｌｉｃｅ"):  # the last one full-width
@@ -160,6 +166,7 @@ def flask_db(env, *args):
     )  # fmt: skip
 
 
+@pytest.mark.sqlite
 def test_migration_fills_the_folded_usernames(tmp_path):
     env = app_environment(tmp_path)
     assert flask_db(env, "upgrade", "0001").returncode == 0
@@ -182,6 +189,7 @@ def test_migration_fills_the_folded_usernames(tmp_path):
             )
 
 
+@pytest.mark.sqlite
 def test_migration_refuses_names_that_differ_only_in_case(tmp_path):
     env = app_environment(tmp_path)
     assert flask_db(env, "upgrade", "0001").returncode == 0
@@ -194,3 +202,27 @@ def test_migration_refuses_names_that_differ_only_in_case(tmp_path):
     assert result.returncode != 0
     assert "usernames that differ only in case must be renamed" in result.stderr
     assert "Alice, alice" in result.stderr
+
+
+def test_migrations_build_the_models_schema_on_postgresql(tmp_path):
+    """On a fresh PostgreSQL database the migrations make what the models describe, with
+    the folded names in code point order (people search reads them as index ranges)."""
+    env = app_environment(tmp_path)
+    assert env["DATABASE_URL"].startswith("postgresql")
+    migrate_database(env)
+    engine = sqlalchemy.create_engine(env["DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            collations = dict(
+                connection.execute(
+                    sqlalchemy.text(
+                        "SELECT column_name, collation_name FROM information_schema.columns"
+                        " WHERE table_name = 'users' AND column_name LIKE '%key'"
+                    )
+                ).all()
+            )
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    finally:
+        engine.dispose()
+    assert collations == {"username_key": "C", "display_name_key": "C"}
+    assert differences == []

@@ -37,6 +37,7 @@ def chat(tmp_path, voice_app):
     return app, alice, bob, mallory, alice.conversation_with("bob")
 
 
+@pytest.mark.both_databases
 def test_upload_keeps_raw_and_makes_m4a(chat, speech_files, speech_wav, tmp_path, files_in):
     app, alice, bob, _, conversation_id = chat
     response = upload(alice, conversation_id, speech_files["webm"], duration="4.2")
