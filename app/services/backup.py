@@ -155,6 +155,7 @@ class _Writer:
         data = json.dumps({**manifest, "members": self.members}, indent=1, sort_keys=True)
         info = tarfile.TarInfo(MANIFEST)
         info.size, info.mode = len(data.encode()), 0o600
+        info.mtime = int(datetime.now(UTC).timestamp())
         self.tar.addfile(info, io.BytesIO(data.encode()))
         self.tar.close()
         self.gzip.close()
