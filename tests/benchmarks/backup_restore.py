@@ -25,7 +25,8 @@ SEED_ON_HOST = "/tmp/natter-backup-seed.py"
 RUN_AS_APP = (
     "while IFS= read -r line || [ -n \"$line\" ]; do case \"$line\" in ''|'#'*) ;;"
     ' *=*) export "$line" ;; esac; done < /etc/natter/natter.env;'
-    " cd /srv/natter/current && runuser -u natter -- env PYTHONPATH=. .venv/bin/python {script} {args}"
+    " cd /srv/natter/current &&"
+    " runuser -u natter -- env PYTHONPATH=. .venv/bin/python {script} {args}"
 )
 
 TIMED_BACKUP = (
