@@ -7,7 +7,7 @@ from flask import Flask, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, database_cli, i18n, security_headers, static_assets, storage_cli
+from app import backup_cli, cli, database_cli, i18n, security_headers, static_assets, storage_cli
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.services import events, metrics, sessions
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     database_cli.register()
     errors.register(app)
     storage_cli.init_app(app)
+    backup_cli.init_app(app)
     return app
 
 

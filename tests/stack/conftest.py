@@ -44,6 +44,8 @@ EXTRA_VARS = {
     "chat_app_public_url": f"https://{DOMAIN}",
     "chat_app_admin_username": ADMIN_USERNAME,
     "chat_app_admin_password": ADMIN_PASSWORD,
+    # One archive kept on the host, so one more backup shows the pruning.
+    "chat_app_backup_keep": 1,
 }
 
 
