@@ -2,6 +2,7 @@
 
     python -m tests.benchmarks            # the full run (a few minutes), `make bench`
     python -m tests.benchmarks --smoke    # every benchmark with tiny counts (CI)
+    python -m tests.benchmarks --only s3  # only the rows of the S3 stack (a real RGW)
 
 The table goes to stdout and to build/benchmarks.md.
 """
@@ -16,6 +17,7 @@ from tests.benchmarks import (
     bench_file_serving,
     bench_live_delivery,
     bench_polling,
+    bench_s3,
     bench_sound,
     bench_transcode,
     bench_upload_playable,
@@ -44,7 +46,10 @@ FULL = Budget(60, 7, 5, 10, 3, 3, (100, 500), 30)
 SMOKE = Budget(10, 1, 1, 2, 1, 1, (5,), 3)
 
 
-def run(budget: Budget, folder: Path, smoke: bool) -> list:
+def run(budget: Budget, folder: Path, smoke: bool, only: str | None) -> list:
+    if only == "s3":
+        clip = bench_transcode.make_clip(folder, UPLOAD_CLIP_SECONDS)
+        return bench_s3.run(folder / "s3-stack", clip, UPLOAD_CLIP_SECONDS, budget)
     rows = bench_transcode.run(folder, budget.transcode_clip_seconds, budget.transcode_runs)
     rows += bench_sound.run(
         folder / "sound", budget.transcode_clip_seconds, budget.sound_runs, smoke
@@ -55,16 +60,19 @@ def run(budget: Budget, folder: Path, smoke: bool) -> list:
         rows += bench_file_serving.run(stack, clip, budget.load_seconds, budget.load_rounds)
         rows += bench_polling.run(stack, budget.load_seconds, budget.load_rounds)
         rows += bench_live_delivery.run(stack, list(budget.idle_streams), budget.live_messages)
+    rows += bench_s3.run(folder / "s3-stack", clip, UPLOAD_CLIP_SECONDS, budget)
     return rows + provisioning.rows()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny counts: checks, not figures")
-    smoke = parser.parse_args().smoke
+    parser.add_argument("--only", choices=["s3"], help="only these rows (the S3 stack's)")
+    arguments = parser.parse_args()
+    smoke = arguments.smoke
     folder = Path(tempfile.mkdtemp(prefix="natter-bench-"))
     try:
-        rows = run(SMOKE if smoke else FULL, folder, smoke)
+        rows = run(SMOKE if smoke else FULL, folder, smoke, arguments.only)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     worst = slowest(rows)
@@ -79,7 +87,12 @@ def main() -> None:
         ]
     )
     print(report)
-    output = ROOT / "build" / ("benchmarks-smoke.md" if smoke else "benchmarks.md")
+    name = (
+        "benchmarks"
+        + ("-smoke" if smoke else "")
+        + (f"-{arguments.only}" if arguments.only else "")
+    )
+    output = ROOT / "build" / f"{name}.md"
     output.parent.mkdir(exist_ok=True)
     output.write_text(report + "\n")
 

@@ -1,7 +1,10 @@
 """The full stack: a fresh systemd container provisioned by site.yml, certificate from Pebble.
 
 NATTER_DISTRO picks the host's release (debian13, the default, or debian12);
-NATTER_REDIS_FLAVOR picks the server of the redis role (redis, the default, or valkey).
+NATTER_REDIS_FLAVOR picks the server of the redis role (redis, the default, or valkey);
+NATTER_STORAGE_BACKEND=s3 puts the same host in the storage group too: site.yml's
+object_storage role runs Ceph's RADOS Gateway on its loopback, and the app and Nginx keep
+voice files in its bucket (Debian 13 only: Debian 12's Ceph has no usable dbstore).
 """
 
 import json
@@ -19,6 +22,7 @@ CONTAINER = os.environ.get("NATTER_STACK_CONTAINER", "natter-stack-test")
 DISTRO = os.environ.get("NATTER_DISTRO", "debian13")
 IMAGE = f"localhost/natter-{DISTRO}"
 REDIS_FLAVOR = os.environ.get("NATTER_REDIS_FLAVOR", "redis")
+STORAGE = os.environ.get("NATTER_STORAGE_BACKEND", "local")
 DOMAIN = "chat.test"
 REDIS_PASSWORD = "stack-test-password"
 # The first admin, made by the chat_app role from these inventory values.
@@ -45,6 +49,27 @@ EXTRA_VARS = {
     "chat_app_admin_username": ADMIN_USERNAME,
     "chat_app_admin_password": ADMIN_PASSWORD,
 }
+S3_ENDPOINT = "http://127.0.0.1:7480"
+S3_BUCKET = "natter-voice"
+S3_ACCESS_KEY = "STACKTESTACCESSKEY01"
+S3_SECRET_KEY = "stack-test-secret-key-0123456789abcdef"
+if STORAGE == "s3":
+    # What an inventory sets (inventory/production.example/group_vars/all.yml, commented).
+    EXTRA_VARS |= {
+        "object_storage_listen_address": "127.0.0.1",
+        "object_storage_bucket": S3_BUCKET,
+        "object_storage_access_key": S3_ACCESS_KEY,
+        "object_storage_secret_key": S3_SECRET_KEY,
+        "chat_app_storage_backend": "s3",
+        "chat_app_uploads_accel_prefix": "/internal/s3/",
+        "chat_app_s3_endpoint_url": S3_ENDPOINT,
+        "chat_app_s3_bucket": S3_BUCKET,
+        "chat_app_s3_access_key_id": S3_ACCESS_KEY,
+        "chat_app_s3_secret_access_key": S3_SECRET_KEY,
+        "nginx_uploads_backend": "s3",
+        "nginx_uploads_s3_endpoint": S3_ENDPOINT,
+    }
+GROUPS = ("redis", "app", "worker", "web") + (("storage",) if STORAGE == "s3" else ())
 
 
 def podman(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
@@ -99,10 +124,7 @@ class Stack:
                             "ansible_connection": "containers.podman.podman",
                             "ansible_python_interpreter": "/usr/bin/python3",
                         },
-                        "children": {
-                            group: {"hosts": {CONTAINER: {}}}
-                            for group in ("redis", "app", "worker", "web")
-                        },
+                        "children": {group: {"hosts": {CONTAINER: {}}} for group in GROUPS},
                     }
                 }
             )
