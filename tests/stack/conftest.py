@@ -199,7 +199,12 @@ def stack(tmp_path_factory):
         stack.pebble_root_path = stack.pebble_root()
         yield stack
     finally:
-        timings = ROOT / "build" / "provisioning-times.json"
+        # make bench reports the default stack's file; a variant writes its own.
+        variant = [DISTRO, REDIS_FLAVOR, STORAGE]
+        variant = "".join(
+            f"-{part}" for part in variant if part not in ("debian13", "redis", "local")
+        )
+        timings = ROOT / "build" / f"provisioning-times{variant}.json"
         timings.parent.mkdir(exist_ok=True)
         timings.write_text(json.dumps(stack.timings, indent=2))
         stack.stop()
