@@ -2,7 +2,7 @@
 
     python -m tests.benchmarks            # the full run (a few minutes), `make bench`
     python -m tests.benchmarks --smoke    # every benchmark with tiny counts (CI)
-    python -m tests.benchmarks --only s3  # only the rows of the S3 stack (a real RGW)
+    python -m tests.benchmarks --only s3  # the S3 rows (a real RGW) and their local-disk twins
 
 The table goes to stdout and to build/benchmarks.md.
 """
@@ -47,9 +47,12 @@ SMOKE = Budget(10, 1, 1, 2, 1, 1, (5,), 3)
 
 
 def run(budget: Budget, folder: Path, smoke: bool, only: str | None) -> list:
-    if only == "s3":
+    if only == "s3":  # the S3 rows beside the local-disk rows they stand in for
         clip = bench_transcode.make_clip(folder, UPLOAD_CLIP_SECONDS)
-        return bench_s3.run(folder / "s3-stack", clip, UPLOAD_CLIP_SECONDS, budget)
+        with web_stack(folder / "stack") as stack:
+            rows = bench_upload_playable.run(stack, clip, UPLOAD_CLIP_SECONDS, budget.uploads)
+            rows += bench_file_serving.run(stack, clip, budget.load_seconds, budget.load_rounds)
+        return rows + bench_s3.run(folder / "s3-stack", clip, UPLOAD_CLIP_SECONDS, budget)
     rows = bench_transcode.run(folder, budget.transcode_clip_seconds, budget.transcode_runs)
     rows += bench_sound.run(
         folder / "sound", budget.transcode_clip_seconds, budget.sound_runs, smoke
@@ -67,7 +70,7 @@ def run(budget: Budget, folder: Path, smoke: bool, only: str | None) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny counts: checks, not figures")
-    parser.add_argument("--only", choices=["s3"], help="only these rows (the S3 stack's)")
+    parser.add_argument("--only", choices=["s3"], help="only the S3 rows and their local twins")
     arguments = parser.parse_args()
     smoke = arguments.smoke
     folder = Path(tempfile.mkdtemp(prefix="natter-bench-"))
