@@ -155,7 +155,7 @@ class Stack:
             env=ENV,
             capture_output=True,
             text=True,
-            timeout=900,
+            timeout=1800,
         )
         if result.returncode != 0:
             raise AssertionError(
