@@ -9,7 +9,7 @@ export MOLECULE_ROLES ?= base ffmpeg redis nginx certbot
 export MOLECULE_DISTROS ?= debian12 debian13
 
 .PHONY: deploy-setup setup test lint lint-ansible unit molecule test-image test-stack-debian12 \
-	test-stack-valkey dev up down rollback bench messages
+	test-stack-valkey test-stack-s3 dev up down rollback bench messages
 .DEFAULT_GOAL := help
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make deploy-setup  only the virtualenv with Ansible: all that deploying needs"
 	@echo "make test-stack-debian12  the full-stack test on Debian 12 (make test: Debian 13)"
 	@echo "make test-stack-valkey    the full-stack test with Valkey instead of Redis"
+	@echo "make test-stack-s3        the full-stack test with voice files in S3 (object_storage role)"
 
 # Deploying needs only this (any Linux or macOS machine with Python 3.11+ and git).
 deploy-setup:
@@ -60,13 +61,17 @@ molecule:
 unit:
 	pytest -q tests
 
-# The full stack runs on Debian 13 in `make test`; these run it on Debian 12, and with
-# Valkey instead of Redis (optional: before a release, or weekly).
+# The full stack runs on Debian 13 in `make test`; these run it on Debian 12, with
+# Valkey instead of Redis, and with voice files in S3 on the same host's RADOS Gateway
+# (site.yml's storage group; Debian 13 only). Optional: before a release, or weekly.
 test-stack-debian12: setup
 	NATTER_DISTRO=debian12 pytest -q tests/stack
 
 test-stack-valkey: setup
 	NATTER_REDIS_FLAVOR=valkey pytest -q tests/stack
+
+test-stack-s3: setup
+	NATTER_STORAGE_BACKEND=s3 pytest -q tests/stack
 
 up: setup
 	@ansible/local-stack.sh up

@@ -2,6 +2,7 @@
 
     python -m tests.benchmarks            # the full run (a few minutes), `make bench`
     python -m tests.benchmarks --smoke    # every benchmark with tiny counts (CI)
+    python -m tests.benchmarks --only s3  # the S3 rows (a real RGW) and their local-disk twins
 
 The table goes to stdout and to build/benchmarks.md.
 """
@@ -17,6 +18,7 @@ from tests.benchmarks import (
     bench_file_serving,
     bench_live_delivery,
     bench_polling,
+    bench_s3,
     bench_sound,
     bench_transcode,
     bench_upload_playable,
@@ -47,7 +49,13 @@ FULL = Budget(60, 7, 5, 10, 3, 3, (100, 500), 30, bench_data_scale.FULL, 20)
 SMOKE = Budget(10, 1, 1, 2, 1, 1, (5,), 3, bench_data_scale.SMOKE, 1)
 
 
-def run(budget: Budget, folder: Path, smoke: bool) -> list:
+def run(budget: Budget, folder: Path, smoke: bool, only: str | None) -> list:
+    if only == "s3":  # the S3 rows beside the local-disk rows they stand in for
+        clip = bench_transcode.make_clip(folder, UPLOAD_CLIP_SECONDS)
+        with web_stack(folder / "stack") as stack:
+            rows = bench_upload_playable.run(stack, clip, UPLOAD_CLIP_SECONDS, budget.uploads)
+            rows += bench_file_serving.run(stack, clip, budget.load_seconds, budget.load_rounds)
+        return rows + bench_s3.run(folder / "s3-stack", clip, UPLOAD_CLIP_SECONDS, budget)
     rows = bench_transcode.run(folder, budget.transcode_clip_seconds, budget.transcode_runs)
     rows += bench_sound.run(
         folder / "sound", budget.transcode_clip_seconds, budget.sound_runs, smoke
@@ -58,6 +66,7 @@ def run(budget: Budget, folder: Path, smoke: bool) -> list:
         rows += bench_file_serving.run(stack, clip, budget.load_seconds, budget.load_rounds)
         rows += bench_polling.run(stack, budget.load_seconds, budget.load_rounds)
         rows += bench_live_delivery.run(stack, list(budget.idle_streams), budget.live_messages)
+    rows += bench_s3.run(folder / "s3-stack", clip, UPLOAD_CLIP_SECONDS, budget)
     rows += bench_data_scale.run(
         folder / "scale", budget.data_scale, budget.scale_requests, budget.load_rounds
     )
@@ -67,10 +76,12 @@ def run(budget: Budget, folder: Path, smoke: bool) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny counts: checks, not figures")
-    smoke = parser.parse_args().smoke
+    parser.add_argument("--only", choices=["s3"], help="only the S3 rows and their local twins")
+    arguments = parser.parse_args()
+    smoke = arguments.smoke
     folder = Path(tempfile.mkdtemp(prefix="natter-bench-"))
     try:
-        rows = run(SMOKE if smoke else FULL, folder, smoke)
+        rows = run(SMOKE if smoke else FULL, folder, smoke, arguments.only)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     worst = slowest(rows)
@@ -85,7 +96,12 @@ def main() -> None:
         ]
     )
     print(report)
-    output = ROOT / "build" / ("benchmarks-smoke.md" if smoke else "benchmarks.md")
+    name = (
+        "benchmarks"
+        + ("-smoke" if smoke else "")
+        + (f"-{arguments.only}" if arguments.only else "")
+    )
+    output = ROOT / "build" / f"{name}.md"
     output.parent.mkdir(exist_ok=True)
     output.write_text(report + "\n")
 

@@ -46,7 +46,8 @@ def one_trip(user, conversation_id: int, clip: Path, deadline: float) -> float:
     return time.perf_counter() - started
 
 
-def run(stack: WebStack, clip: Path, clip_seconds: int, uploads: int) -> list[Row]:
+def run(stack: WebStack, clip: Path, clip_seconds: int, uploads: int, label: str = "") -> list[Row]:
+    """`label` names a variant of the stack (e.g. "with S3 ..."); empty for the default."""
     user = stack.user("uploader")
     conversation_id = user.post("/api/chat/conversations", participants=[]).json()["id"]
     deadline = time.monotonic() + TIME_LIMIT_SECONDS
@@ -56,7 +57,8 @@ def run(stack: WebStack, clip: Path, clip_seconds: int, uploads: int) -> list[Ro
     p50, p95, bare_s = median(trips), percentile(trips, 0.95), median(bare)
     return [
         Row(
-            f"upload → playable, {clip_seconds} s WebM/Opus ×{uploads}, via Nginx",
+            f"upload → playable{' ' + label if label else ''}, {clip_seconds} s WebM/Opus"
+            f" ×{uploads}, via Nginx",
             f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms",
             f"bare ffmpeg transcode {bare_s * 1000:.0f} ms",
             p50 / bare_s,

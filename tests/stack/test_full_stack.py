@@ -28,14 +28,20 @@ from tests.stack.conftest import (
     DOMAIN,
     REDIS_FLAVOR,
     REDIS_PASSWORD,
+    S3_ACCESS_KEY,
+    S3_BUCKET,
+    S3_ENDPOINT,
+    S3_SECRET_KEY,
+    STORAGE,
     in_container,
 )
 
 SITE = f"https://{DOMAIN}"
 # The first test also waits for the session's stack: a fresh host's apt installs and site.yml
 # (about 2-3 min on an idle 2-core machine, several times that when the machine is shared).
-# Each playbook run has its own 900 s limit; this bounds a test and its share of the setup.
-pytestmark = pytest.mark.timeout(1200)
+# Each playbook run has its own 1800 s limit; this bounds a test and its share of the setup
+# (with eight test suites sharing 2 cores, starting the container alone took 8 minutes).
+pytestmark = pytest.mark.timeout(2700)
 
 
 def trust_pebble(root_pem):
@@ -67,12 +73,12 @@ def cookie_header(context) -> str:
 
 
 def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
+    units = "natter.socket natter.service natter-worker@1.service nginx pebble"
+    units += f" {REDIS_FLAVOR}-server" + (" natter-rgw" if STORAGE == "s3" else "")
     states = in_container(
-        "systemctl is-active natter.socket natter.service natter-worker@1.service "
-        f"nginx {REDIS_FLAVOR}-server pebble; systemctl is-enabled certbot.timer",
-        check=False,
+        f"systemctl is-active {units}; systemctl is-enabled certbot.timer", check=False
     ).split()
-    assert states == ["active"] * 6 + ["enabled"]
+    assert states == ["active"] * len(units.split()) + ["enabled"]
     issuer = in_container(
         f"openssl s_client -connect 127.0.0.1:443 -servername {DOMAIN} </dev/null 2>/dev/null"
         " | openssl x509 -noout -issuer"
@@ -84,7 +90,7 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
         "database": "ok",
         "redis": "ok",
         "uploads": "ok",
-        "storage": "local: ok",
+        "storage": f"{STORAGE}: ok",
     }
 
 
@@ -158,14 +164,40 @@ def test_voice_recorded_in_the_browser_plays_and_nginx_serves_it(stack, speech_w
         "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Cookie: {mallory_cookies}", f"{SITE}{path}"
     ).stdout
     assert outsider == "404"
-    direct = stack.curl(
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        f"{SITE}/_protected_uploads/chat/{path.rsplit('/', 1)[1]}",
-    ).stdout
-    assert direct == "404"
+    name = path.rsplit("/", 1)[1]
+    internal = (
+        "/internal/s3/127.0.0.1:7480/natter-voice" if STORAGE == "s3" else "/_protected_uploads"
+    )
+    direct = stack.curl("-o", "/dev/null", "-w", "%{http_code}", f"{SITE}{internal}/chat/{name}")
+    assert direct.stdout == "404"
+    if STORAGE == "s3":
+        assert_served_from_the_bucket(name, probe)
+
+
+LIST_BUCKET = """
+import boto3, sys
+endpoint, key, secret, bucket = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id=key, aws_secret_access_key=secret)
+print(*[o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])])
+"""
+
+
+def assert_served_from_the_bucket(name: str, probe: str) -> None:
+    """The voice file is an object of the private bucket, not a file on the app host."""
+    assert not re.search(r"^x-(amz|rgw)-", probe, re.IGNORECASE | re.MULTILINE)
+    assert "127.0.0.1:7480" not in probe
+    local = in_container("find /var/lib/natter/uploads -type f", check=False)
+    assert name.split(".")[0] not in local
+    listing = in_container(
+        f"python3 - {S3_ENDPOINT} {S3_ACCESS_KEY} {S3_SECRET_KEY} {S3_BUCKET} <<'EOF'"
+        f"{LIST_BUCKET}EOF"
+    ).split()
+    stem = name.split(".")[0]
+    assert f"chat/{name}" in listing
+    assert any(key.startswith(f"chat/{stem}-raw.") for key in listing), listing
+    anonymous = f"curl -s -o /dev/null -w '%{{http_code}}' {S3_ENDPOINT}/{S3_BUCKET}/chat/{name}"
+    assert in_container(anonymous) == "403"
 
 
 def test_rate_limit_counters_are_shared_by_the_gunicorn_workers(stack, tmp_path):
