@@ -198,10 +198,14 @@ def test_rate_limit_counters_are_shared_by_the_gunicorn_workers(stack, tmp_path)
     assert "LIMITS" in keys
 
 
-def test_a_second_run_changes_nothing(stack):
-    output = stack.provision("second run")
-    recap = re.search(r"changed=(\d+).*failed=(\d+)", output.split("PLAY RECAP")[-1])
-    assert recap.groups() == ("0", "0"), output.split("PLAY RECAP")[-1]
+def test_a_second_run_and_a_check_run_change_nothing(stack):
+    for label, extra in (("second run", ()), ("check run", ("--check",))):
+        output = stack.provision(label, *extra)
+        recap = re.search(r"changed=(\d+).*failed=(\d+)", output.split("PLAY RECAP")[-1])
+        assert recap.groups() == ("0", "0"), (label, output.split("PLAY RECAP")[-1])
+    # A live release is not unpacked, installed or migrated again.
+    migrate = output.split("TASK [chat_app : Upgrade the database schema")[1].split("TASK [")[0]
+    assert "skipping:" in migrate and "ok:" not in migrate, migrate
 
 
 def test_a_redeploy_loses_no_request(stack):
