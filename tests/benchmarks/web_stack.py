@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import jinja2.nativetypes
 import yaml
 
 from tests.app.test_live_and_limits import HttpUser
@@ -68,7 +69,31 @@ def cookie_header(user: HttpUser) -> str:
 
 
 def role_defaults(role: str) -> dict:
-    return yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+    """The role's defaults as a play sees them: templated against the wiring layer
+    (group_vars/all/wiring.yml) and the role's own vars; a value that needs more (a fact,
+    a registered result) is left out."""
+    role_vars = ROLES / role / "vars" / "main.yml"
+    known = {
+        **yaml.safe_load((ROLES.parent / "group_vars" / "all" / "wiring.yml").read_text()),
+        **(yaml.safe_load(role_vars.read_text()) if role_vars.exists() else {}),
+        **yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text()),
+    }
+    environment = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined)
+    resolved = {key: value for key, value in known.items() if "{{" not in str(value)}
+    for _ in range(len(known)):  # each pass resolves at least one more value, or none can be
+        progressed = False
+        for key, value in known.items():
+            if key in resolved or not isinstance(value, str):
+                continue
+            try:
+                resolved[key] = environment.from_string(value).render(resolved)
+                progressed = True
+            except jinja2.TemplateError:  # not known yet, or an Ansible-only filter
+                continue
+        if not progressed:
+            break
+    defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+    return {key: resolved[key] for key in defaults if key in resolved}
 
 
 def render(template: str, folders: list[Path], target: Path, **variables) -> Path:

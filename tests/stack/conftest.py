@@ -34,20 +34,18 @@ ENV = {
     "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
     "ANSIBLE_FORCE_COLOR": "false",
 }
+# The environment's facts, as an inventory gives them: the roles' defaults and the wiring
+# layer (group_vars/all/wiring.yml) turn them into the roles' settings.
 EXTRA_VARS = {
-    "nginx_server_name": DOMAIN,
-    "redis_requirepass": REDIS_PASSWORD,
+    "natter_domain": DOMAIN,
+    "natter_admin_email": f"admin@{DOMAIN}",
+    "natter_redis_password": REDIS_PASSWORD,
+    "natter_admin_username": ADMIN_USERNAME,
+    "natter_admin_password": ADMIN_PASSWORD,
     "redis_server_flavor": REDIS_FLAVOR,
-    "chat_app_redis_url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0",
-    "chat_app_ratelimit_storage_uri": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/1",
     "certbot_mode": "acme",
-    "certbot_domains": [DOMAIN],
-    "certbot_email": f"admin@{DOMAIN}",
     "certbot_acme_server": "https://127.0.0.1:14000/dir",
     "certbot_ca_bundle": "/etc/pebble/cert.pem",
-    "chat_app_public_url": f"https://{DOMAIN}",
-    "chat_app_admin_username": ADMIN_USERNAME,
-    "chat_app_admin_password": ADMIN_PASSWORD,
     # One archive kept on the host, so one more backup shows the pruning.
     "chat_app_backup_keep": 1,
 }
@@ -132,7 +130,7 @@ class Stack:
                 {
                     "all": {
                         "vars": {
-                            "ansible_connection": "containers.podman.podman",
+                            "ansible_connection": "natter_podman",
                             "ansible_python_interpreter": "/usr/bin/python3",
                         },
                         "children": {group: {"hosts": {CONTAINER: {}}} for group in GROUPS},

@@ -2,7 +2,8 @@
 
 A reproducible tarball of the tracked files (its hash is the release id) and, for each
 target Python given (3.11 for Debian 12, 3.13 for Debian 13), the x86_64 CPython wheels of
-requirements/py<X.Y>.lock, so the host installs with no access to a package index.
+requirements/py<X.Y>.lock (one tar per Python), so the host installs with no access to a
+package index.
 Prints JSON for Ansible. Usage: pack-release.py <checkout> X.Y [X.Y ...]
 """
 
@@ -71,6 +72,25 @@ def download_wheels(lock: Path, wheels: Path) -> None:
     marker.touch()
 
 
+def pack_wheels(wheels: Path) -> Path:
+    """One plain tar of the wheel folder (wheels are compressed already), so a host gets them
+    in one transfer instead of one per file; unpacked into the release's .wheels/ folder.
+    Remade only when the wheels were."""
+    archive = wheels.with_name(wheels.name + ".tar")
+    newest = max(path.stat().st_mtime for path in wheels.iterdir())
+    if archive.exists() and archive.stat().st_mtime >= newest:
+        return archive
+    partial = archive.with_name(archive.name + ".partial")
+    with tarfile.open(partial, "w", format=tarfile.GNU_FORMAT) as tar:
+        for path in sorted(wheels.iterdir()):
+            info = tar.gettarinfo(path, arcname=f".wheels/{path.name}")
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            with open(path, "rb") as handle:
+                tar.addfile(info, handle)
+    partial.replace(archive)
+    return archive
+
+
 def main() -> None:
     source, pythons = Path(sys.argv[1]).resolve(), sys.argv[2:]
     out = source / "build" / "release"
@@ -84,7 +104,7 @@ def main() -> None:
             sys.exit(f"pack-release: no {lock}: make one with ansible/lock-dependencies.sh")
         wheels = out / f"wheels-py{python}"
         download_wheels(source / lock, wheels)
-        packed[python] = {"wheels": str(wheels), "lock": str(lock)}
+        packed[python] = {"wheels": str(pack_wheels(wheels)), "lock": str(lock)}
     print(json.dumps({"id": release_id, "tarball": str(tarball), "pythons": packed}))
 
 
