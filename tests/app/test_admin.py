@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import re
 import subprocess
 import sys
 import threading
@@ -426,7 +427,9 @@ def test_registration_mode_through_the_api(app, api_for, admin):
 def test_the_admin_page_and_the_link_to_it(app, admin):
     page = admin.get("/admin")
     assert page.status_code == 200
-    assert 'src="/static/js/admin/admin-page.js"' in page.get_data(as_text=True)
+    assert re.search(
+        r'src="/static/js/admin/admin-page\.js\?v=[0-9a-f]{12}"', page.get_data(as_text=True)
+    )
     assert 'href="/admin"' in admin.get("/chat").get_data(as_text=True)
 
 

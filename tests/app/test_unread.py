@@ -2,6 +2,7 @@
 
 import sqlite3
 
+import pytest
 from sqlalchemy import event
 
 from app.extensions import db
@@ -140,6 +141,7 @@ def test_paging_back_through_200_messages_has_no_duplicates_or_gaps(app, api_for
         assert response.get_json()["error"]
 
 
+@pytest.mark.sqlite  # reads SQLite's query plans
 def test_the_list_and_history_pages_use_indexes(app, api_for):
     alice = api_for("alice")
     api_for("bob")
@@ -184,6 +186,7 @@ def test_the_list_and_history_pages_use_indexes(app, api_for):
         assert db.session.get(ChatMessage, last) is not None
 
 
+@pytest.mark.sqlite  # builds the earlier schema with sqlite3
 def test_the_migration_counts_earlier_messages_as_read(tmp_path):
     env = app_environment(tmp_path)
     assert flask_db(env, "upgrade", "0004_admin_and_invites").returncode == 0
