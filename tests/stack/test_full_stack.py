@@ -282,8 +282,10 @@ def test_a_new_release_then_rollback_brings_the_previous_one_back(stack, tmp_pat
     # Release B: the same checkout plus one static file, wheels reused (no download).
     source = tmp_path / "checkout"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(source)], check=True)
-    for wheels in (ROOT / "build/release").glob("wheels-py*"):
-        shutil.copytree(wheels, source / "build/release" / wheels.name)
+    (source / "build/release").mkdir(parents=True)
+    for wheels in (ROOT / "build/release").glob("wheels-py*"):  # folders and their archives
+        copy = shutil.copytree if wheels.is_dir() else shutil.copy2
+        copy(wheels, source / "build/release" / wheels.name)
     (source / "app/static/release-marker.txt").write_text("release B\n")
     marker = f"{SITE}/static/release-marker.txt"
 
