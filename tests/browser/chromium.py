@@ -103,7 +103,7 @@ NEWEST_VOICE_HAS_M4A = """async () => {
 }"""
 
 
-def wait_until_transcoded(page, timeout: float = 30.0) -> None:
+def wait_until_transcoded(page, timeout: float = 120.0) -> None:
     """Waits, through the page's own session and the JSON API, until the newest voice
     message of the first conversation names an m4a (so a tap then plays the m4a)."""
     # page.evaluate awaits the promise; wait_for_function would take it as truthy.

@@ -357,6 +357,7 @@ def damaged(archive, folder):
 # A new container, apt and site.yml on it (each playbook has its own 900 s limit), then backup,
 # restore and the browser: more than the module's per-test bound on a shared machine.
 @pytest.mark.timeout(2700)
+@pytest.mark.skipif(STORAGE == "s3", reason="checks the voice files on the host's disk")
 def test_a_backup_restores_onto_a_fresh_host(stack, tmp_path, speech_wav):
     """Backup, destroy the host, site.yml on a new one, refused bad archives, restore: every
     message, voice file and account is back, old passwords and old session cookies work,

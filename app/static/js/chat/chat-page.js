@@ -24,7 +24,8 @@ const myId = Number(root.dataset.userId);
 
 // `arriving` holds live events that come while a conversation's history is loading.
 // `composer` holds the open conversation's voice controls (they own the microphone).
-const state = { current: null, arriving: null, composer: null };
+// `carried` is a kept recording on its way to the next conversation's composer.
+const state = { current: null, arriving: null, composer: null, carried: null };
 const live = new LiveFeed();
 const status = new ConnectionStatus(live, liveStatus, document.getElementById("connection-banner"));
 const voice = import("/static/js/voice/index.js").catch((error) => {
@@ -107,8 +108,9 @@ function renderMessage(message) {
 
 async function openConversation(conversation) {
   // The microphone goes off now; a kept recording is asked about in the next conversation.
-  const carried = state.composer?.destroy() ?? null;
+  const carried = state.composer?.destroy() ?? state.carried;
   state.composer = null;
+  state.carried = carried; // a newer open (even of the same conversation) takes it on
   state.current = conversation;
   messageList.reset();
   document.getElementById("conversation-title").textContent = conversationName(conversation);
@@ -131,7 +133,7 @@ async function openConversation(conversation) {
     status.problem(failure);
     return;
   }
-  if (state.current !== conversation) return;
+  if (state.arriving !== arriving) return; // another open started meanwhile: it shows the list
   data.messages.forEach((message) => live.seen(message));
   messageList.showLatest(data.messages);
   // The history may predate an event that came meanwhile (a transcode finishing): replay them.
@@ -140,6 +142,7 @@ async function openConversation(conversation) {
   const lastId = data.messages.at(-1)?.id ?? 0;
   live.watch(conversation.id, lastId);
   readIfOnScreen();
+  state.carried = null;
   mountRecorder(conversation, carried);
 }
 

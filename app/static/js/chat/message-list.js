@@ -68,7 +68,8 @@ export class MessageList {
   /** The latest page of a conversation just opened. */
   showLatest(messages) {
     this.hasMore = messages.length >= PAGE_SIZE;
-    this.element.append(...messages.map((message) => this.build(message)));
+    const fresh = messages.filter((message) => !this.rendered.has(message.id));
+    this.element.append(...fresh.map((message) => this.build(message)));
     this.placeSeparators();
     this.scrollToLatest();
     this.scrolled();
