@@ -150,7 +150,6 @@ class Probe:
     """The measuring person: PEERS conversations of their own, then the requests to time."""
 
     def __init__(self, app, database: Path, name: str):
-        self.app = app
         self.api = ApiClient(app.test_client())
         register = self.api.post("/api/auth/register", {"username": name, "password": PASSWORD})
         if register.status_code != 201:

@@ -97,6 +97,14 @@ class Finger:
     def up(self) -> None:
         self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
+    def lock(self, button: str) -> None:
+        """Hold the record button, slide up to lock, lift: recording goes on hands-free."""
+        self.down_on(button)
+        wait_state(self.page, "recording", "hold")
+        self.move(0, -100)
+        wait_state(self.page, "recording", "locked")
+        self.up()
+
     def touch(self, kind: str, x: float, y: float) -> None:
         self.cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
 
@@ -139,11 +147,7 @@ def test_hold_slide_and_lock_on_a_phone(base, speech_wav):
         assert voice_count(page) == 1
 
         # Slide up: locked, the finger lifts and it keeps recording, with one Send.
-        finger.down_on(button)
-        wait_state(page, "recording", "hold")
-        finger.move(0, -100)
-        wait_state(page, "recording", "locked")
-        finger.up()
+        finger.lock(button)
         assert microphone(page)["live"] == 1
         assert visible_sends(page) == ["Send"]
         wait_recorded(page, 1)
@@ -160,11 +164,7 @@ def test_hold_slide_and_lock_on_a_phone(base, speech_wav):
         assert voice_count(page) == 1
 
         # Locked again, reviewed, then Send: the second voice message.
-        finger.down_on(button)
-        wait_state(page, "recording", "hold")
-        finger.move(0, -100)
-        wait_state(page, "recording", "locked")
-        finger.up()
+        finger.lock(button)
         wait_recorded(page, 1)
         page.tap(button)
         wait_state(page, "review")
