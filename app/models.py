@@ -99,6 +99,23 @@ class ChatMessage(db.Model):
     sender: Mapped[User] = relationship()
 
 
+class MessageChange(db.Model):
+    """An edit, recall or finished transcode of a sent message, in the order they happened.
+
+    Open pages hear of each as a live event; a page that missed some (its event stream
+    was down, it was polling) replays the ones after the last it saw.
+    """
+
+    __tablename__ = "message_changes"
+    # Polls ask "changes in conversation C after N": one range scan of this index.
+    __table_args__ = (Index("ix_message_changes_conversation_id_id", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("chat_messages.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class VoiceHeard(db.Model):
     """A recipient has heard a voice message (played past a few seconds, or to its end)."""
 

@@ -10,9 +10,9 @@ from flask_login import current_user, login_required
 
 from app import jobs
 from app.extensions import db, limiter
-from app.models import ChatMessage, ConversationParticipant
 from app.routes import int_value, json_body
 from app.services import (
+    changes,
     conversations,
     events,
     heard,
@@ -35,7 +35,6 @@ DEAD_CHECK_SECONDS = 2
 # Streams end after this long and the browser reconnects with Last-Event-ID, so no
 # connection (or the worker's memory for it) lives forever.
 STREAM_SECONDS = 300
-BACKLOG_LIMIT = 200
 
 
 def post_limit() -> str:
@@ -90,9 +89,16 @@ def list_messages():
     after_id = int_value(request.args.get("after_id"), "after_id", required=False)
     before_id = int_value(request.args.get("before_id"), "before_id", required=False)
     limit = int_value(request.args.get("limit"), "limit", required=False)
+    changes_after = int_value(request.args.get("changes_after"), "changes_after", required=False)
     conversation = conversations.get_for_participant(conversation_id, current_user)
+    # Read before the page: a change saved in between is then in both, never in neither.
+    following_from = changes.latest_id() if changes_after is None else changes_after
     found = history.page(conversation, after_id, before_id, limit)
-    return jsonify(messages=heard.attach([messages.serialize(m) for m in found]))
+    body = {"messages": heard.attach([messages.serialize(m) for m in found])}
+    if changes_after is not None:
+        body["changes"] = changes.in_conversation(conversation.id, changes_after)
+        following_from = changes.cursor(body["changes"], changes_after)
+    return jsonify({**body, "last_change_id": following_from})
 
 
 @bp.post("/messages")
@@ -157,19 +163,24 @@ def event_stream():
         "Last-Event-ID",
         required=False,
     )
+    changes_after = int_value(request.args.get("changes_after"), "changes_after", required=False)
     hub = events.hub()
     if not hub.live():
         raise Unavailable("live events are paused while Redis is down; poll for messages")
     subscription = hub.subscribe(user_id, sessions.token_hash(session[sessions.COOKIE_KEY]))
-    backlog = _missed_messages(user_id, last_id) if last_id is not None else []
+    backlog = []
+    if last_id is not None:
+        backlog += [("message", m) for m in history.missed_by(user_id, last_id)]
+    if changes_after is not None:
+        backlog += [("message_updated", m) for m in changes.for_participant(user_id, changes_after)]
     db.session.remove()  # the stream holds no database connection while it idles
     client_socket = request.environ.get("gunicorn.socket")
 
     def stream():
         try:
             yield "retry: 3000\n: connected\n\n"
-            for item in backlog:
-                yield events.format_sse("message", item)
+            for event, item in backlog:
+                yield events.format_sse(event, item)
             deadline = time.monotonic() + STREAM_SECONDS
             next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
             while time.monotonic() < deadline:
@@ -204,17 +215,3 @@ def client_gone(client_socket) -> bool:
         return bool(readable) and client_socket.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
-
-
-def _missed_messages(user_id: int, last_id: int) -> list[dict]:
-    query = (
-        db.select(ChatMessage)
-        .join(
-            ConversationParticipant,
-            ConversationParticipant.conversation_id == ChatMessage.conversation_id,
-        )
-        .where(ConversationParticipant.user_id == user_id, ChatMessage.id > last_id)
-        .order_by(ChatMessage.id)
-        .limit(BACKLOG_LIMIT)
-    )
-    return heard.attach([messages.serialize(m) for m in db.session.execute(query).scalars()])

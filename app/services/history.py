@@ -6,11 +6,14 @@ the thousandth page costs what the first does.
 """
 
 from app.extensions import db
-from app.models import ChatMessage, Conversation
+from app.models import ChatMessage, Conversation, ConversationParticipant
+from app.services import heard, messages
 from app.services.errors import N_, InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# A reconnecting event stream replays at most this many missed messages.
+BACKLOG_LIMIT = 200
 
 
 def page(
@@ -33,3 +36,18 @@ def page(
         query = query.where(ChatMessage.id < before_id)
     query = query.order_by(ChatMessage.id.desc()).limit(limit)
     return list(reversed(db.session.execute(query).scalars().all()))
+
+
+def missed_by(user_id: int, last_id: int) -> list[dict]:
+    """New messages after `last_id` in all the user's conversations (a resumed stream)."""
+    query = (
+        db.select(ChatMessage)
+        .join(
+            ConversationParticipant,
+            ConversationParticipant.conversation_id == ChatMessage.conversation_id,
+        )
+        .where(ConversationParticipant.user_id == user_id, ChatMessage.id > last_id)
+        .order_by(ChatMessage.id)
+        .limit(BACKLOG_LIMIT)
+    )
+    return heard.attach([messages.serialize(m) for m in db.session.execute(query).scalars()])

@@ -26,8 +26,7 @@ def edit(message_id: int, user: User, content: object, settings) -> ChatMessage:
     if text != message.content:
         message.content = text
         message.edited_at = utcnow()
-        db.session.commit()
-        messages.publish(message, "message_updated")
+        messages.commit_change(message)
     return message
 
 
@@ -42,10 +41,9 @@ def recall(message_id: int, user: User, settings) -> ChatMessage:
     # finishing now stores a file), the orphan sweep removes what is left.
     message.media_key = None
     message.transcode_state = None
-    db.session.commit()
+    messages.commit_change(message)
     for name in names:
         voice.forget(store, name)
-    messages.publish(message, "message_updated")
     return message
 
 

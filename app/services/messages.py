@@ -1,7 +1,7 @@
 """Chat messages: posting text, publishing new and changed messages."""
 
 from app.extensions import db
-from app.models import ChatMessage, Conversation, User
+from app.models import ChatMessage, Conversation, MessageChange, User
 from app.services import conversations, events
 from app.services.errors import N_, InvalidInput, Nn_
 
@@ -51,10 +51,22 @@ def create(
     return message
 
 
-def publish(message: ChatMessage, event: str) -> None:
-    """Tell every participant's open pages about a new or changed message."""
+def publish(message: ChatMessage, event: str = "message", change_id: int | None = None) -> None:
+    """Tell every participant's open pages about a new message, or a change to one."""
     user_ids = conversations.participant_ids(message.conversation_id)
-    events.hub().publish(user_ids, event, serialize(message))
+    data = serialize(message)
+    if change_id is not None:
+        data["change_id"] = change_id
+    events.hub().publish(user_ids, event, data)
+
+
+def commit_change(message: ChatMessage) -> None:
+    """Saves a change to a sent message with its entry in the change log (which pages
+    that missed the event replay: `app.services.changes`), then tells the open pages."""
+    change = MessageChange(message_id=message.id, conversation_id=message.conversation_id)
+    db.session.add(change)
+    db.session.commit()
+    publish(message, "message_updated", change.id)
 
 
 def serialize(message: ChatMessage) -> dict:

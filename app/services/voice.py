@@ -210,8 +210,7 @@ def waveform_field(raw: Path, limits, message_id: int) -> dict:
 def settle(message: ChatMessage, content: dict, state: str) -> None:
     message.content = json.dumps(content)
     message.transcode_state = state
-    db.session.commit()
-    messages.publish(message, "message_updated")
+    messages.commit_change(message)
 
 
 def pending_message_ids(older_than: timedelta = timedelta(0)) -> list[int]:

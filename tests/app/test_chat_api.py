@@ -42,7 +42,7 @@ def test_after_id_returns_only_newer_messages_oldest_first(api_for):
     ids = [alice.send(conversation_id, f"m{i}").get_json()["id"] for i in range(5)]
     newer = alice.messages(conversation_id, after_id=ids[1]).get_json()["messages"]
     assert [m["id"] for m in newer] == ids[2:]
-    assert alice.messages(conversation_id, after_id=ids[-1]).get_json() == {"messages": []}
+    assert alice.messages(conversation_id, after_id=ids[-1]).get_json()["messages"] == []
     latest_two = alice.messages(conversation_id, limit=2).get_json()["messages"]
     assert [m["content"] for m in latest_two] == ["m3", "m4"]
 
@@ -67,10 +67,12 @@ def test_chat_api_needs_login(client):
 
 
 @pytest.mark.both_databases
-def test_empty_poll_is_one_indexed_query(app, api_for):
+def test_empty_poll_is_one_indexed_query_per_table(app, api_for):
     alice = api_for("alice")
     conversation_id = alice.conversation_with()
     last = alice.send(conversation_id, "latest").get_json()["id"]
+    # As a polling page asks: new messages, and changes since it loaded the conversation.
+    cursor = alice.messages(conversation_id).get_json()["last_change_id"]
 
     statements = []
     with app.app_context():
@@ -80,26 +82,27 @@ def test_empty_poll_is_one_indexed_query(app, api_for):
             statements.append((statement, parameters))
 
         # Warm the session's user lookup so only the poll's own work is counted.
-        alice.messages(conversation_id, after_id=last)
+        alice.messages(conversation_id, after_id=last, changes_after=cursor)
         event.listen(engine, "before_cursor_execute", record)
         try:
-            response = alice.messages(conversation_id, after_id=last)
+            response = alice.messages(conversation_id, after_id=last, changes_after=cursor)
         finally:
             event.remove(engine, "before_cursor_execute", record)
-        poll_queries = [(s, p) for s, p in statements if "chat_messages" in s]
-        assert response.get_json() == {"messages": []}
-        assert len(poll_queries) == 1
-        statement, parameters = poll_queries[0]
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            else:
-                # A table of one row is read whole; forbid that to see the index it would use.
-                connection.exec_driver_sql("SET enable_seqscan = off")
-                plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
-            details = [row[-1] for row in plan]
-        assert any("ix_chat_messages_conversation_id_id" in line for line in details), details
-    assert len(response.data) < 40
+        assert response.get_json() == {"messages": [], "changes": [], "last_change_id": cursor}
+        for table in ("chat_messages", "message_changes"):
+            poll_queries = [(s, p) for s, p in statements if table in s]
+            assert len(poll_queries) == 1, (table, poll_queries)
+            statement, parameters = poll_queries[0]
+            with engine.connect() as connection:
+                if engine.dialect.name == "sqlite":
+                    plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                else:
+                    # A table of one row is read whole; forbid that to see the index it would use.
+                    connection.exec_driver_sql("SET enable_seqscan = off")
+                    plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+                details = [row[-1] for row in plan]
+            assert any(f"ix_{table}_conversation_id_id" in line for line in details), details
+    assert len(response.data) < 80
 
 
 def test_healthz_reports_database(client):

@@ -98,3 +98,36 @@ def test_voice_messages_cannot_be_edited(app, api_for):
     response = patch(alice, voice_id, {"content": "words"})
     assert (response.status_code, response.get_json()["code"]) == (409, "not_text")
     assert stored(app, voice_id) == ('{"url": null}', None, None)
+
+
+def test_a_polling_page_replays_the_changes_it_missed(app, api_for):
+    alice, bob, _carol = api_for("alice"), api_for("bob"), api_for("carol")
+    conversation_id = alice.conversation_with("bob")
+    others = alice.conversation_with("carol")
+    first = alice.send(conversation_id, "helo").get_json()["id"]
+    second = alice.send(conversation_id, "wrong chat").get_json()["id"]
+
+    # Bob's page loads the conversation: the answer says where changes stand.
+    loaded = bob.messages(conversation_id).get_json()
+    cursor = loaded["last_change_id"]
+    assert "changes" not in loaded
+
+    # While Bob's page is only polling: two edits of one message, a recall of another,
+    # and a change in a conversation Bob is not in.
+    patch(alice, first, {"content": "hello"})
+    patch(alice, first, {"content": "hello, Bob"})
+    recall(alice, second)
+    patch(alice, alice.send(others, "hi carol").get_json()["id"], {"content": "hi Carol"})
+
+    polled = bob.messages(conversation_id, after_id=second, changes_after=cursor).get_json()
+    assert polled["messages"] == []
+    replayed = [(m["id"], m["content"], bool(m["recalled_at"])) for m in polled["changes"]]
+    assert replayed == [(first, "hello, Bob", False), (second, "", True)]
+    assert polled["last_change_id"] == polled["changes"][-1]["change_id"] > cursor
+
+    # From the new cursor nothing is replayed twice; a bad cursor is a clear 400.
+    again = bob.messages(conversation_id, after_id=second, changes_after=polled["last_change_id"])
+    assert again.get_json()["changes"] == []
+    assert again.get_json()["last_change_id"] == polled["last_change_id"]
+    bad = bob.messages(conversation_id, changes_after="yesterday")
+    assert bad.status_code == 400 and "changes_after" in bad.get_json()["error"]

@@ -85,13 +85,43 @@ def test_stream_resumes_from_last_event_id(gunicorn_factory):
     conversation_id = alice.post("/api/chat/conversations", participants=["bob"]).json()["id"]
     first = alice.post("/api/chat/messages", conversation_id=conversation_id, content="one").json()
     second = alice.post("/api/chat/messages", conversation_id=conversation_id, content="two").json()
+    # Bob's page had loaded the conversation, then lost its stream; meanwhile Alice edited
+    # one message, recalled another and changed one in a conversation Bob is not in.
+    loaded = bob.http.get(f"{base}/api/chat/messages?conversation_id={conversation_id}").json()
+    edit = alice.http.patch(
+        f"{base}/api/chat/messages/{first['id']}",
+        json={"content": "one, corrected"},
+        headers={"X-CSRFToken": alice.token},
+    )
+    assert edit.status_code == 200
+    assert alice.post(f"/api/chat/messages/{second['id']}/recall").status_code == 200
+    HttpUser(base, "carol")
+    with_carol = alice.post("/api/chat/conversations", participants=["carol"]).json()["id"]
+    alice.post(f"/api/chat/messages/{_sent(alice, with_carol)}/recall")
     with bob.http.get(
-        f"{base}/api/chat/events",
+        f"{base}/api/chat/events?changes_after={loaded['last_change_id']}",
         headers={"Last-Event-ID": str(first["id"])},
         stream=True,
         timeout=TIMEOUT,
     ) as stream:
-        assert read_events(stream, wanted=1, timeout=TIMEOUT) == [("message", second)]
+        third = _sent(alice, conversation_id, "three")
+        events = read_events(stream, wanted=4, timeout=TIMEOUT)
+    # The missed message, the missed changes as the messages are now, then live again.
+    assert [(name, data["id"]) for name, data in events] == [
+        ("message", second["id"]),
+        ("message_updated", first["id"]),
+        ("message_updated", second["id"]),
+        ("message", third),
+    ]
+    assert events[1][1]["content"] == "one, corrected" and events[1][1]["edited_at"]
+    assert events[2][1]["content"] == "" and events[2][1]["recalled_at"]
+    assert events[1][1]["change_id"] < events[2][1]["change_id"]
+
+
+def _sent(user: HttpUser, conversation_id: int, content: str = "hello") -> int:
+    response = user.post("/api/chat/messages", conversation_id=conversation_id, content=content)
+    assert response.status_code == 201
+    return response.json()["id"]
 
 
 def test_rate_limit_is_shared_by_two_processes_and_survives_redis_loss(

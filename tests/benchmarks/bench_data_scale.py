@@ -28,7 +28,16 @@ PASSWORD = "correct horse battery"
 PEERS = 10
 PROBE_MESSAGES_PER_CONVERSATION = 60
 # Tables whose size follows the community's: scanning one of them is the defect we look for.
-GROWING = {"users", "conversations", "conversation_participants", "chat_messages", "user_sessions"}
+GROWING = {
+    "users",
+    "conversations",
+    "conversation_participants",
+    "chat_messages",
+    "message_changes",
+    "user_sessions",
+}
+# One message in this many has been edited, recalled or transcoded (the change log).
+CHANGED_EVERY = 10
 UNLIMITED = "1000000 per minute"
 
 
@@ -98,6 +107,14 @@ def seed_community(database: Path, scale: Scale) -> None:
                 for c in [m % scale.conversations + 1]
             ),
         )
+        connection.executemany(
+            "INSERT INTO message_changes (message_id, conversation_id, changed_at)"
+            " VALUES (?, ?, '2026-01-03')",
+            (
+                (m, m % scale.conversations + 1)
+                for m in range(CHANGED_EVERY, scale.messages + 1, CHANGED_EVERY)
+            ),
+        )
     connection.close()
 
 
@@ -157,14 +174,15 @@ class Probe:
         self.conversation, latest = seed_probe_chats(database, register.get_json()["id"], name)
         messages = f"/api/chat/messages?conversation_id={self.conversation}"
         self.requests = {
-            "empty poll": lambda: self.api.get(f"{messages}&after_id={latest}"),
+            # As a polling page asks: new messages, and changes since the page loaded.
+            "empty poll": lambda: self.api.get(f"{messages}&after_id={latest}&changes_after=0"),
             "history page (50)": lambda: self.api.get(f"{messages}&limit=50"),
             "conversation list": lambda: self.api.get("/api/chat/conversations"),
             "people search": lambda: self.api.get(f"/api/users/search?q={name}-p"),
             "login": lambda: ApiClient(app.test_client()).login(name, PASSWORD),
         }
         self.expected = {
-            "empty poll": lambda body: body["messages"] == [],
+            "empty poll": lambda body: body["messages"] == body["changes"] == [],
             "history page (50)": lambda body: len(body["messages"]) == 50,
             "conversation list": lambda body: len(body["conversations"]) == PEERS,
             "people search": lambda body: len(body["users"]) == PEERS,

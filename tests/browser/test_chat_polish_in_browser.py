@@ -107,6 +107,22 @@ def test_states_edit_recall_and_accessibility(gunicorn_factory):
         expect(bob.locator("#connection-banner")).to_be_hidden()
         expect(bob.locator("#live-status")).to_have_text("实时")
 
+        # With no event stream (refused), Bob's page polls, and an edit made meanwhile
+        # still reaches it: the poll replays the changes since the page's last one.
+        alice.fill("#send-text [name=content]", "dinner at 7")
+        alice.click("#send-text button[type=submit]")
+        expect(bob.locator(f"{theirs}:not(.recalled) .body")).to_have_text("dinner at 7")
+        bob.route("**/api/chat/events*", lambda route: route.fulfill(status=503))
+        bob.reload()
+        bob.click("#conversations button >> nth=0")
+        expect(bob.locator("#live-status")).to_have_text("轮询中")
+        alice.click(f"{mine}:not(.recalled) button.edit")
+        alice.fill(f"{mine} textarea", "dinner at 8")
+        alice.click(f"{mine} .edit-message button[type=submit]")
+        expect(bob.locator(f"{theirs}:not(.recalled) .body")).to_have_text("dinner at 8")
+        expect(bob.locator(f"{theirs}:not(.recalled) .meta .edited")).to_have_text("已编辑")
+        bob.unroute("**/api/chat/events*")
+
         # A proxy's error page (no JSON) still reads as a sentence in Bob's language.
         bob.route("**/api/chat/conversations", lambda route: route.fulfill(
             status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>"))  # fmt: skip

@@ -135,6 +135,7 @@ async function openConversation(conversation) {
   }
   if (state.arriving !== arriving) return; // another open started meanwhile: it shows the list
   data.messages.forEach((message) => live.seen(message));
+  live.followChangesFrom(data.last_change_id);
   messageList.showLatest(data.messages);
   // The history may predate an event that came meanwhile (a transcode finishing): replay them.
   if (state.arriving === arriving) state.arriving = null;

@@ -11,6 +11,9 @@ export class LiveFeed extends EventTarget {
     super();
     this.mode = "connecting";
     this.lastSeenId = 0;
+    // The last change to a sent message this page knows of (edits, recalls, finished
+    // transcodes): null until the first message list says where changes stand.
+    this.lastChangeId = null;
     this.watched = null; // { conversationId, afterId } polled while the stream is down
   }
 
@@ -22,7 +25,16 @@ export class LiveFeed extends EventTarget {
     this.watched = { conversationId, afterId };
   }
 
+  /** The messages this page shows are current up to this change. */
+  followChangesFrom(changeId) {
+    if (this.lastChangeId === null) this.lastChangeId = changeId;
+  }
+
   seen(message) {
+    if (message.change_id) {
+      this.lastChangeId = Math.max(this.lastChangeId ?? 0, message.change_id);
+      return;
+    }
     this.lastSeenId = Math.max(this.lastSeenId, message.id);
     if (this.watched && message.conversation_id === this.watched.conversationId) {
       this.watched.afterId = Math.max(this.watched.afterId, message.id);
@@ -30,8 +42,11 @@ export class LiveFeed extends EventTarget {
   }
 
   openStream() {
-    const url = this.lastSeenId ? `/api/chat/events?after_id=${this.lastSeenId}` : "/api/chat/events";
-    const source = new EventSource(url);
+    // What this page missed while it had no stream: new messages, then changes to others.
+    const resume = new URLSearchParams();
+    if (this.lastSeenId) resume.set("after_id", this.lastSeenId);
+    if (this.lastChangeId !== null) resume.set("changes_after", this.lastChangeId);
+    const source = new EventSource(`/api/chat/events?${resume}`);
     source.addEventListener("open", () => this.setMode("live"));
     source.addEventListener("message", (event) => this.emit("message", JSON.parse(event.data)));
     source.addEventListener("message_updated", (event) =>
@@ -88,10 +103,12 @@ export class LiveFeed extends EventTarget {
   async pollOnce() {
     if (!this.watched) return;
     const { conversationId, afterId } = this.watched;
-    const data = await api(
-      `/api/chat/messages?conversation_id=${conversationId}&after_id=${afterId}`,
-    );
+    const query = new URLSearchParams({ conversation_id: conversationId, after_id: afterId });
+    if (this.lastChangeId !== null) query.set("changes_after", this.lastChangeId);
+    const data = await api(`/api/chat/messages?${query}`);
     for (const message of data.messages) this.emit("message", message);
+    for (const message of data.changes ?? []) this.emit("message_updated", message);
+    this.followChangesFrom(data.last_change_id);
   }
 
   emit(type, message) {
