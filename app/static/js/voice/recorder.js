@@ -84,7 +84,11 @@ export class VoiceRecorder extends EventTarget {
     }
   }
 
-  /** The screen stays on while recording where the browser allows it (not everywhere). */
+  /**
+   * The screen stays on while recording where the browser allows it (not everywhere). The
+   * browser drops the lock when the page is hidden, and hiding the page ends the take
+   * (composer.js), so a take never needs the lock again.
+   */
   holdWakeLock() {
     if (!navigator.wakeLock?.request) return;
     // The answer may come after this take ended (even after the next one began): a
