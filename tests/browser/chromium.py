@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -24,27 +25,104 @@ BASE_FLAGS = [
 
 
 @contextmanager
-def chromium(microphone_wav: Path | None = None, extra_flags=(), nss_setup=None):
-    """A browser with its own HOME and TMPDIR (Chromium writes into both).
+def _profile(nss_setup=None):
+    """A home of its own (Chromium writes into HOME and TMPDIR) and the environment for it.
 
     The folder is short-named under /tmp: Chromium's singleton socket path must stay
     under the 108-byte limit of a unix socket name. `nss_setup(home)` may add a CA.
     """
     home = Path(tempfile.mkdtemp(prefix="chr-", dir="/tmp"))
-    (home / "tmp").mkdir()
-    if nss_setup is not None:
-        nss_setup(home)
+    try:
+        (home / "tmp").mkdir()
+        if nss_setup is not None:
+            nss_setup(home)
+        yield home, {**os.environ, "HOME": str(home), "TMPDIR": str(home / "tmp")}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _flags(microphone_wav: Path | None, extra_flags) -> list[str]:
     flags = [*BASE_FLAGS, *extra_flags]
     if microphone_wav is not None:
         flags.append(f"--use-file-for-fake-audio-capture={microphone_wav}")
-    env = {**os.environ, "HOME": str(home), "TMPDIR": str(home / "tmp")}
-    with sync_playwright() as playwright:
+    return flags
+
+
+@contextmanager
+def chromium(microphone_wav: Path | None = None, extra_flags=(), nss_setup=None):
+    """A browser launched by Playwright, with its own HOME and TMPDIR.
+
+    Playwright turns on focus emulation for every page it drives, and that keeps every
+    page "visible" whatever tab is in front: use `chromium_with_tabs` to hide a page.
+    """
+    flags = _flags(microphone_wav, extra_flags)
+    with _profile(nss_setup) as (home, env), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags, env=env)
         try:
             yield browser
         finally:
             browser.close()
-            shutil.rmtree(home, ignore_errors=True)
+
+
+# How long Chromium may take to open its DevTools port on a busy host.
+DEVTOOLS_START_SECONDS = 30
+
+
+@contextmanager
+def chromium_with_tabs(microphone_wav: Path | None = None, extra_flags=()):
+    """A headless Chromium whose tabs hide one another as in a browser a person uses.
+
+    Started here, not by Playwright, which then attaches over CDP with `no_defaults`: the
+    pages of the browser's own context (`browser.contexts[0]`, one blank tab to begin
+    with) get no focus emulation, so a tab opened or brought to the front turns the
+    others' `document.visibilityState` to "hidden" and fires `visibilitychange`, as a
+    person switching tabs or apps does. Other contexts (`browser.new_context()`) are
+    Playwright's usual ones.
+    """
+    with _profile() as (home, env), sync_playwright() as playwright:
+        profile = home / "profile"
+        command = [
+            CHROMIUM,
+            *_flags(microphone_wav, extra_flags),
+            "--headless",
+            "--mute-audio",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=0",  # Chromium picks a free port and writes it down
+            "about:blank",
+        ]
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            port = _devtools_port(profile / "DevToolsActivePort", process)
+            browser = playwright.chromium.connect_over_cdp(
+                f"http://127.0.0.1:{port}", no_defaults=True
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _devtools_port(port_file: Path, process: subprocess.Popen) -> int:
+    """The port Chromium listens on for DevTools, once it has written it down."""
+    deadline = time.monotonic() + DEVTOOLS_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Chromium exited with {process.returncode} before DevTools opened")
+        # The port, then the browser's path: with both lines there, the port is whole.
+        lines = port_file.read_text().splitlines() if port_file.is_file() else []
+        if len(lines) >= 2:
+            return int(lines[0])
+        time.sleep(0.05)
+    raise TimeoutError(f"Chromium wrote no DevTools port in {DEVTOOLS_START_SECONDS} s")
 
 
 def register(page, base_url: str, username: str, password: str = "long password") -> None:

@@ -1,10 +1,11 @@
 """The recorder as people use it, in a real Chromium with a fake microphone: hold, slide and
-lock on a touch screen, the keyboard toggle, the length limit that asks, and the microphone
-released when the conversation changes or the page is hidden."""
+lock on a touch screen, the keyboard toggle, the length limit that asks, the microphone
+released when the conversation changes or the page is hidden behind another tab, and the
+screen kept awake while recording."""
 
 import pytest
 
-from tests.browser.chromium import chromium, register, start_conversation
+from tests.browser.chromium import chromium, chromium_with_tabs, register, start_conversation
 
 # Short, so the limit is reached in a test; the phone takes stay well under it.
 LIMIT_SECONDS = 6
@@ -29,6 +30,24 @@ WATCH_MICROPHONE = """
 })();
 """
 
+# Keeps every screen wake lock the page is granted, the same way.
+WATCH_WAKE_LOCK = """
+(() => {
+  if (!navigator.wakeLock) return;
+  const sentinels = [];
+  const request = navigator.wakeLock.request.bind(navigator.wakeLock);
+  navigator.wakeLock.request = async (type) => {
+    const sentinel = await request(type);
+    sentinels.push(sentinel);
+    return sentinel;
+  };
+  window.wakeLocks = () => ({
+    taken: sentinels.length,
+    held: sentinels.filter((sentinel) => !sentinel.released).length,
+  });
+})();
+"""
+
 
 @pytest.fixture
 def base(gunicorn_factory):
@@ -43,6 +62,14 @@ def register_elsewhere(browser, base: str, username: str) -> None:
 
 def microphone(page) -> dict:
     return page.evaluate("window.microphone()")
+
+
+def wake_locks(page) -> dict:
+    return page.evaluate("window.wakeLocks()")
+
+
+def wait_wake_locks_held(page, held: int) -> None:
+    page.wait_for_function("(n) => window.wakeLocks().held === n", arg=held, timeout=5000)
 
 
 def wait_state(page, state: str, mode: str | None = None) -> None:
@@ -192,12 +219,15 @@ def conversation_voices(page, member: str) -> int:
 
 
 def test_keyboard_limit_and_the_microphone_released(base, speech_wav):
-    with chromium(microphone_wav=speech_wav) as browser:
+    # Tabs that hide one another: the page can be hidden the way a browser hides it.
+    with chromium_with_tabs(microphone_wav=speech_wav) as browser:
         register_elsewhere(browser, base, "dave")
         register_elsewhere(browser, base, "erin")
-        context = browser.new_context()
-        context.add_init_script(WATCH_MICROPHONE)
-        page = context.new_page()
+        context = browser.contexts[0]
+        context.grant_permissions(["screen-wake-lock"], origin=base)
+        context.add_init_script(WATCH_MICROPHONE + WATCH_WAKE_LOCK)
+        page = context.pages[0]
+        page.bring_to_front()
         register(page, base, "frank")
         button = f"{RECORDER} button.record"
         start_conversation(page, "erin")
@@ -212,10 +242,13 @@ def test_keyboard_limit_and_the_microphone_released(base, speech_wav):
         assert page.get_attribute(button, "aria-pressed") == "true"
         assert visible_sends(page) == ["Send"]
         assert page.get_attribute(f"{RECORDER} .timer", "role") == "timer"
+        wait_wake_locks_held(page, 1)  # the screen stays on while recording
         wait_recorded(page, 1)
         page.keyboard.press("Space")
         wait_state(page, "review")
         assert microphone(page)["live"] == 0
+        wait_wake_locks_held(page, 0)  # and may sleep again once it stopped
+        assert wake_locks(page)["taken"] == 1
         # Enter on the focused Send sends it.
         page.focus(f"{RECORDER} button.send-voice")
         page.keyboard.press("Enter")
@@ -226,9 +259,12 @@ def test_keyboard_limit_and_the_microphone_released(base, speech_wav):
         page.focus(button)
         page.keyboard.press("Enter")
         wait_state(page, "recording", "toggle")
+        wait_wake_locks_held(page, 1)
         page.keyboard.press("Escape")
         wait_state(page, "idle")
         assert microphone(page)["live"] == 0 and voice_count(page) == 1
+        wait_wake_locks_held(page, 0)
+        assert wake_locks(page)["taken"] == 2
 
         # At the limit it warns, stops and asks; nothing is sent until Send.
         page.keyboard.press("Enter")
@@ -259,25 +295,31 @@ def test_keyboard_limit_and_the_microphone_released(base, speech_wav):
         assert conversation_voices(page, "erin") == 0
         assert voice_count(page) == 0  # erin's conversation is open and has none
 
-        # The page hidden while recording (another app, a locked phone). No protocol command
-        # hides a page in this Chromium (a tab to the front, a minimised window, a frozen
-        # lifecycle state, a headful browser under Xvfb all leave it "visible"), so the test
-        # does what the browser would: the state turns "hidden" and visibilitychange fires.
+        # The page hidden while recording: another tab comes to the front, as when a
+        # person switches tabs or apps or locks the phone. The microphone goes off at once.
         page.focus(button)
         page.keyboard.press("Enter")
         wait_state(page, "recording", "toggle")
         wait_recorded(page, 1)
-        page.evaluate(
-            """() => {
-                const hidden = { value: "hidden", configurable: true };
-                Object.defineProperty(document, "visibilityState", hidden);
-                document.dispatchEvent(new Event("visibilitychange"));
-            }"""
-        )
-        wait_state(page, "review")
+        other = context.new_page()
+        # A hidden page draws no frames: poll with a timer, not with animation frames.
+        page.wait_for_function("() => document.visibilityState === 'hidden'", polling=100)
         assert microphone(page)["live"] == 0
+        assert wake_locks(page)["held"] == 0
+        # Shown again: the take waits for the question, and Send sends it.
+        page.bring_to_front()
+        wait_state(page, "review")
         assert "when the page was hidden" in page.inner_text(f"{RECORDER} .voice-status")
-        page.click(f"{RECORDER} button.cancel-voice")
+        assert visible_sends(page) == ["Send"]
+        assert page.is_visible(f"{RECORDER} button.cancel-voice")
+        page.wait_for_function(
+            "() => document.querySelector('#voice-recorder audio.review-audio').readyState >= 1"
+        )
+        page.click(f"{RECORDER} button.send-voice")
+        wait_voice_count(page, 1)
         wait_state(page, "idle")
-        assert conversation_voices(page, "erin") == 0
+        assert conversation_voices(page, "erin") == 1
         assert microphone(page) == {**microphone(page), "opened": 5, "live": 0}
+        # One wake lock for each of the five takes, none left held.
+        assert wake_locks(page) == {"taken": 5, "held": 0}
+        other.close()

@@ -84,13 +84,20 @@ export class VoiceRecorder extends EventTarget {
     }
   }
 
-  /** The screen stays on while recording where the browser allows it (not everywhere). */
+  /**
+   * The screen stays on while recording where the browser allows it (not everywhere). The
+   * browser drops the lock when the page is hidden, and hiding the page ends the take
+   * (composer.js), so a take never needs the lock again.
+   */
   holdWakeLock() {
     if (!navigator.wakeLock?.request) return;
+    // The answer may come after this take ended (even after the next one began): a
+    // lock granted late to a take that is over goes back at once.
+    const stream = this.stream;
     navigator.wakeLock.request("screen").then(
       (sentinel) => {
-        if (this.isRecording) this.wakeLock = sentinel;
-        else sentinel.release();
+        if (this.isRecording && this.stream === stream) this.wakeLock = sentinel;
+        else sentinel.release().catch(() => {});
       },
       (error) => console.info("no screen wake lock:", error.name),
     );
