@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.services import mp4
 from app.services.errors import N_
 from app.services.storage import naming
 
@@ -164,14 +165,20 @@ def decoded_duration(path: Path, limits: MediaLimits) -> float:
 
 
 def verify_output(path: Path, expected_seconds: float, limits: MediaLimits) -> float:
-    """The transcode's output decodes and lasts as long as its input; its duration.
+    """The transcode's output is whole and lasts as long as its input; its duration.
 
     ffmpeg 5.1 exits 0 after "Error writing trailer: No space left on device", leaving a
     truncated file (an m4a without its index, an mp3 cut short): the exit code alone
     cannot be trusted before a message points at the file.
     """
-    with _workspace(path) as (readable, _):
-        duration = decoded_duration(readable, limits)
+    if path.suffix == ".m4a":
+        try:
+            duration = mp4.duration(path)  # our own file: its index says it all
+        except (mp4.BrokenFile, OSError) as error:
+            raise TranscodeFailed(f"the m4a output is not whole: {error}") from error
+    else:
+        with _workspace(path) as (readable, _):
+            duration = decoded_duration(readable, limits)
     expected = min(expected_seconds, limits.max_duration_seconds)
     if abs(duration - expected) > DURATION_TOLERANCE_SECONDS + DURATION_TOLERANCE_RATIO * expected:
         raise TranscodeFailed(
@@ -199,12 +206,14 @@ def mp3_codec_args(limits: MediaLimits) -> list[str]:
             "-compression_level", "7", "-threads", "1", "-f", "mp3"]  # fmt: skip
 
 
-def to_m4a(source: Path, target: Path, limits: MediaLimits) -> None:
-    _transcode(source, target, limits, m4a_codec_args(limits))
+def to_m4a(source: Path, target: Path, limits: MediaLimits) -> list[int]:
+    """Makes the m4a; the recording's waveform peaks, from the same decoding."""
+    return _transcode(source, target, limits, m4a_codec_args(limits))
 
 
-def to_mp3(source: Path, target: Path, limits: MediaLimits) -> None:
-    _transcode(source, target, limits, mp3_codec_args(limits))
+def to_mp3(source: Path, target: Path, limits: MediaLimits) -> list[int]:
+    """Makes the mp3; the recording's waveform peaks, from the same decoding."""
+    return _transcode(source, target, limits, mp3_codec_args(limits))
 
 
 def waveform(source: Path, limits: MediaLimits) -> list[int]:
@@ -212,8 +221,7 @@ def waveform(source: Path, limits: MediaLimits) -> list[int]:
     with _workspace(source) as (readable, workdir):
         pcm = workdir / f".{source.name}.peaks.pcm"
         command = [limits.ffmpeg_bin, "-nostdin", "-v", "error", "-y", *SAFE_INPUT,
-                   "-i", str(readable), "-map", "0:a:0", "-t", str(limits.max_duration_seconds),
-                   "-ac", "1", "-ar", str(WAVEFORM_RATE), "-f", "s16le", str(pcm)]  # fmt: skip
+                   "-i", str(readable), *_peaks_output(pcm, limits)]  # fmt: skip
         try:
             result = _run(command, limits)
             samples = array.array("h", pcm.read_bytes() if result.returncode == 0 else b"")
@@ -264,10 +272,24 @@ def transcode_command(source: Path, target: Path, limits: MediaLimits, codec_arg
     ]
 
 
-def _transcode(source: Path, target: Path, limits: MediaLimits, codec_args: list) -> None:
+def _peaks_output(pcm: Path, limits: MediaLimits) -> list[str]:
+    """An output of mono PCM at WAVEFORM_RATE, read back for the waveform's peaks."""
+    return ["-map", "0:a:0", "-t", str(limits.max_duration_seconds), "-ac", "1",
+            "-ar", str(WAVEFORM_RATE), "-f", "s16le", str(pcm)]  # fmt: skip
+
+
+def _transcode(source: Path, target: Path, limits: MediaLimits, codec_args: list) -> list[int]:
+    """Makes target; the waveform's peaks from the same run (one decoding, one process)."""
     with _workspace(source) as (readable_source, workdir):
         partial = workdir / f".{target.name}.part"
-        result = _run(transcode_command(readable_source, partial, limits, codec_args), limits)
+        pcm = workdir / f".{target.name}.peaks.pcm"
+        command = transcode_command(readable_source, partial, limits, codec_args)
+        try:
+            result = _run([*command, *_peaks_output(pcm, limits)], limits)
+            whole = result.returncode == 0 and pcm.exists()
+            samples = array.array("h", pcm.read_bytes() if whole else b"")
+        finally:
+            pcm.unlink(missing_ok=True)
         if result.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
             partial.unlink(missing_ok=True)
             detail = (result.stderr or "").strip().splitlines()[-1:] or ["no output"]
@@ -279,6 +301,7 @@ def _transcode(source: Path, target: Path, limits: MediaLimits, codec_args: list
         except OSError:
             staged.unlink(missing_ok=True)  # a disk that filled mid-copy keeps no half file
             raise
+    return peaks(samples, WAVEFORM_POINTS) if samples else []
 
 
 @contextmanager

@@ -164,7 +164,7 @@ def transcode(message_id: int, settings) -> dict:
     store = storage_of(message, settings)
     raw_name = naming.name_of(content["url_raw"])
     with store.open_local(raw_name) as raw:
-        produced, duration = make_outputs(message, raw, content["duration"], settings)
+        produced, duration, peaks = make_outputs(message, raw, content["duration"], settings)
         for name, path in produced.items():
             store.save(name, path)
         if not produced:
@@ -172,13 +172,14 @@ def transcode(message_id: int, settings) -> dict:
         names = {name.rsplit(".", 1)[1]: name for name in produced}
         content = voice_content(raw_name, names.get("m4a"), names.get("mp3"), duration)
         limits = media.MediaLimits.from_settings(settings)
-        content.update(waveform_field(raw, limits, message_id))
+        content.update({"waveform": peaks} if peaks else waveform_field(raw, limits, message_id))
     settle(message, content, "done" if produced else "failed")
     return content
 
 
-def make_outputs(message, raw: Path, expected: float, settings) -> tuple[dict, float]:
-    """({stored name: local verified file}, duration): m4a, else mp3, else nothing."""
+def make_outputs(message, raw: Path, expected: float, settings) -> tuple[dict, float, list]:
+    """({stored name: local verified file}, duration, waveform peaks): m4a, else mp3, else
+    nothing (and no peaks)."""
     limits = media.MediaLimits.from_settings(settings)
     for extension, convert in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
         name = naming.output_name(message.media_key, extension)
@@ -186,7 +187,7 @@ def make_outputs(message, raw: Path, expected: float, settings) -> tuple[dict, f
         target = raw.parent / name
         started = time.perf_counter()
         try:
-            convert(raw, target, limits)
+            peaks = convert(raw, target, limits)
             duration = media.verify_output(target, expected, limits)
         except (media.MediaError, OSError) as error:
             target.unlink(missing_ok=True)  # never publish a half-written file
@@ -194,8 +195,8 @@ def make_outputs(message, raw: Path, expected: float, settings) -> tuple[dict, f
             log.warning("voice message %s: %s transcode failed: %s", message.id, extension, error)
             continue
         metrics.observe_transcode(extension, "ok", started)
-        return {name: target}, duration
-    return {}, expected
+        return {name: target}, duration, peaks
+    return {}, expected, []
 
 
 def waveform_field(raw: Path, limits, message_id: int) -> dict:

@@ -49,6 +49,25 @@ def test_every_accepted_format_becomes_an_m4a_of_the_same_speech(
     assert audio.envelope_correlation(target, speech_wav) > 0.9
 
 
+def test_an_m4a_is_checked_from_its_own_index(speech_files, speech_wav, tmp_path, limits):
+    whole = tmp_path / "voice.m4a"
+    media.to_m4a(speech_files["webm"], whole, limits)
+    expected = audio.duration(speech_wav)
+    assert media.verify_output(whole, expected, limits) == pytest.approx(
+        audio.duration(whole), abs=0.1
+    )
+    # Cut anywhere, or with bytes after its end, it is refused before anyone sees it.
+    data = whole.read_bytes()
+    broken = tmp_path / "broken.m4a"
+    for length in [*range(0, len(data), max(1, len(data) // 12)), len(data) - 1]:
+        broken.write_bytes(data[:length])
+        with pytest.raises(media.TranscodeFailed, match="not whole"):
+            media.verify_output(broken, expected, limits)
+    broken.write_bytes(data + b"\0\0\0")
+    with pytest.raises(media.TranscodeFailed, match="not whole"):
+        media.verify_output(broken, expected, limits)
+
+
 def test_mp3_is_made_when_asked(speech_files, tmp_path, limits):
     target = tmp_path / "voice.mp3"
     media.to_mp3(speech_files["webm"], target, limits)

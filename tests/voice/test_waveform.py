@@ -53,6 +53,9 @@ def test_undecodable_input_raises_a_media_error(tmp_path, limits):
 
 def test_the_transcode_puts_the_waveform_in_the_content(speech_pause_speech, tmp_path, limits):
     recording, _ = speech_pause_speech
+    # Made beside each output by the same ffmpeg run: the same peaks as decoding alone.
+    for convert, name in ((media.to_m4a, "voice.m4a"), (media.to_mp3, "voice.mp3")):
+        assert convert(recording, tmp_path / name, limits) == media.waveform(recording, limits)
     field = voice.waveform_field(recording, limits, 1)
     assert field["waveform"] == media.waveform(recording, limits)
     fake = tmp_path / "broken.webm"
