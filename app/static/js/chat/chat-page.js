@@ -18,7 +18,7 @@ const pane = document.getElementById("conversation");
 const history = document.getElementById("messages");
 const textForm = document.getElementById("send-text");
 const sendError = document.getElementById("send-error");
-const liveStatus = document.getElementById("live-status");
+const liveStatus = ["live-status", "list-live-status"].map((id) => document.getElementById(id));
 
 const myId = Number(root.dataset.userId);
 
