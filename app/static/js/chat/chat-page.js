@@ -251,7 +251,11 @@ live.addEventListener("message", (event) => {
   const message = event.detail;
   // A voice message from someone else also changes the list's unheard count.
   const unheard = message.type === "audio" && message.sender_id !== myId;
-  if (!conversationList.receive(message) || unheard) loadConversations();
+  const known = conversationList.receive(message);
+  if (!known || unheard) {
+    // A conversation started by someone else arrives with its first message: announced once listed.
+    loadConversations().then(() => known || conversationList.arrivedInNew(message));
+  }
   deliver(message, false);
   if (message.conversation_id === state.current?.id) readIfOnScreen();
 });
