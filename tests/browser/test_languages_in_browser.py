@@ -75,15 +75,15 @@ def test_a_chinese_and_an_english_person_chat(gunicorn_factory, tmp_path):
         assert bob.inner_text("#voice-recorder button.record") == "🎤 Record"
         assert bob.inner_text("#conversation-title") == "Alice and 明明 🐼"  # Intl.ListFormat
 
-        # Bob answers in words and in a voice message; both phones show its waveform.
+        # Bob answers in words, then in a voice message; both screens show its waveform.
         bob.fill("#send-text [name=content]", "Hi 明明! I'm on the train, there in ten minutes.")
         bob.click("#send-text button[type=submit]")
+        bob.wait_for_selector("#messages li.mine .body >> text=on the train")
+        group = int(bob.get_attribute("#conversations button.active", "data-conversation-id"))
         spoken = audio.speak(
             "I'm at the station now. Meet me at the north exit.", tmp_path / "v.wav"
         )
-        upload(bob, int(bob.get_attribute("#conversations li:first-child button",
-                                          "data-conversation-id")),
-               audio.encode(spoken, tmp_path / "voice.webm", "webm"), "audio/webm")  # fmt: skip
+        upload(bob, group, audio.encode(spoken, tmp_path / "voice.webm", "webm"), "audio/webm")
         for page in (xiaoming, bob):
             page.wait_for_selector(WAVEFORM, timeout=120000)
         xiaoming.wait_for_selector("#messages li.theirs .body >> text=on the train")
