@@ -2,9 +2,11 @@
 
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -211,3 +213,38 @@ def axe_violations(page) -> list[dict]:
             nodes: v.nodes.slice(0, 5).map((n) => [n.target.join(" "), n.failureSummary]),
         }))"""
     )
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Bytes per pixel of an 8-bit PNG by colour type: grey, RGB, palette, grey+alpha, RGBA.
+PNG_PIXEL_BYTES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def save_screenshot(page, name: str) -> Path:
+    """The page as it is on screen, at the context's viewport and device pixel ratio,
+    written to docs/screenshots/<name>.png for the README. Playwright's screenshot is
+    CDP's Page.captureScreenshot; a bare CDP call would ignore the emulated pixel ratio."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, animations="disabled", caret="hide")
+    return path
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG after checking it whole: signature, every chunk's CRC,
+    an 8-bit IHDR, and image data that inflates to exactly one filtered row per line."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
+    position, chunks = 8, []
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind, body = data[position + 4 : position + 8], data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
+        chunks.append((kind, body))
+        position += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND", [k for k, _ in chunks]
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[0][1][:10])
+    assert depth == 8 and colour in PNG_PIXEL_BYTES, (depth, colour)
+    pixels = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    assert len(pixels) == height * (1 + width * PNG_PIXEL_BYTES[colour])
+    return width, height

@@ -57,14 +57,21 @@ def test_states_edit_recall_and_accessibility(gunicorn_factory):
         expect(alice.locator("#no-conversations")).to_be_visible()
         expect(alice.locator("#no-conversation h2")).to_have_text("No conversation open")
         expect(alice.locator("#send-text")).to_be_hidden()
+        # How new messages arrive shows in the list while no conversation header does.
+        expect(alice.locator("#list-live-status")).to_be_visible()
+        expect(alice.locator("#list-live-status")).to_have_text("live")
         assert_accessible(alice, "/chat, empty, desktop")
         expect(bob.locator("#no-conversations")).to_contain_text("还没有会话")
         expect(bob.locator("#no-conversation")).to_be_hidden()
         expect(bob.locator("#send-text")).to_be_hidden()
+        expect(bob.locator("#list-live-status")).to_be_visible()
+        expect(bob.locator("#list-live-status")).to_have_text("实时")
         assert_accessible(bob, "/chat, empty, phone")
 
         start_conversation(alice, "bob")
         expect(alice.locator("#no-conversation")).to_be_hidden()
+        expect(alice.locator("#live-status")).to_have_text("live")
+        expect(alice.locator("#list-live-status")).to_be_hidden()  # one indicator on screen
         alice.fill("#send-text [name=content]", "see you at 8")
         alice.click("#send-text button[type=submit]")
         mine, theirs = "#messages li.mine", "#messages li.theirs"
@@ -76,7 +83,10 @@ def test_states_edit_recall_and_accessibility(gunicorn_factory):
         bob.reload()
         bob.locator("#conversations button").wait_for()
         expect(bob.locator("#conversation")).to_be_hidden()
+        expect(bob.locator("#list-live-status")).to_have_text("实时")
+        expect(bob.locator("#list-live-status")).to_be_visible()
         bob.click("#conversations button >> nth=0")
+        expect(bob.locator("#list-live-status")).to_be_hidden()
         expect(bob.locator(f"{theirs} .body")).to_have_text("see you at 8")
         expect(bob.locator("#live-status")).to_have_text("实时")
         assert bob.locator(f"{theirs} button").count() == 0  # only one's own can change
@@ -103,8 +113,12 @@ def test_states_edit_recall_and_accessibility(gunicorn_factory):
         bob_context.set_offline(True)
         expect(bob.locator("#live-status")).to_have_text("离线")
         expect(bob.locator("#connection-banner")).to_contain_text("你已离线")
+        bob.click("#back")  # the phone's list says so too
+        expect(bob.locator("#list-live-status")).to_be_visible()
+        expect(bob.locator("#list-live-status")).to_have_text("离线")
         bob_context.set_offline(False)
         expect(bob.locator("#connection-banner")).to_be_hidden()
+        expect(bob.locator("#list-live-status")).to_have_text("实时")
         expect(bob.locator("#live-status")).to_have_text("实时")
 
         # With no event stream (refused), Bob's page polls, and an edit made meanwhile

@@ -15,8 +15,47 @@ PASSWORD = "long password"
 SEEDED = 200
 
 
-def log_in(browser, base, username, locale):
-    page = browser.new_context(locale=locale, viewport={"width": 1100, "height": 700}).new_page()
+# Records, before the page's scripts run, what the page does with sound and notifications:
+# every AudioContext made, every oscillator started (the arrival beep), every
+# Notification shown, and whether a user gesture was active when permission was asked.
+WATCH_ALERTS = """(() => {
+    const seen = { contexts: [], beeps: [], shown: [], asked: [], instances: [] };
+    window.alertsSeen = seen;
+    const Context = window.AudioContext;
+    window.AudioContext = class extends Context {
+        constructor(...args) { super(...args); seen.contexts.push(this); }
+    };
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (...args) {
+        seen.beeps.push({ hz: this.frequency.value, context: this.context.state });
+        return start.apply(this, args);
+    };
+    const Shown = window.Notification;
+    window.Notification = class extends Shown {
+        constructor(title, options = {}) {
+            super(title, options);
+            seen.shown.push({ title, body: options.body });
+            seen.instances.push(this);
+        }
+        static requestPermission(...args) {
+            seen.asked.push({ gesture: navigator.userActivation.isActive });
+            return Shown.requestPermission(...args);
+        }
+    };
+})();"""
+
+
+def alerts_seen(page):
+    return page.evaluate(
+        "() => ({ beeps: alertsSeen.beeps, shown: alertsSeen.shown, asked: alertsSeen.asked })"
+    )
+
+
+def log_in(browser, base, username, locale, init_script=None):
+    context = browser.new_context(locale=locale, viewport={"width": 1100, "height": 700})
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -86,7 +125,7 @@ def test_unread_counts_follow_one_person_live_and_history_pages_back(gunicorn_fa
 
     with chromium() as browser:
         # Bob on two devices, one in Chinese; each opens the newest conversation (Plans).
-        home = log_in(browser, base, "bob", "zh-CN")
+        home = log_in(browser, base, "bob", "zh-CN", init_script=WATCH_ALERTS)
         work = log_in(browser, base, "bob", "en-US")
         for page in (home, work):
             assert badge_of(page, first) == str(SEEDED)
@@ -100,6 +139,14 @@ def test_unread_counts_follow_one_person_live_and_history_pages_back(gunicorn_fa
         # Notifications are offered, not asked for at load (browsers want a gesture first).
         assert home.inner_text(".notifications-offer") == "开启通知"
         assert home.evaluate("() => Notification.permission") == "default"
+        assert alerts_seen(home) == {"beeps": [], "shown": [], "asked": []}
+        # Bob would say yes at the prompt (Browser.grantPermissions), then taps the offer:
+        # asked once, during that tap; the tap also lets the page make sounds.
+        home.context.grant_permissions(["notifications"], origin=base)
+        home.click(".notifications-offer")
+        home.wait_for_selector(".notifications-offer", state="detached")
+        assert alerts_seen(home)["asked"] == [{"gesture": True}]
+        home.wait_for_function("() => alertsSeen.contexts.at(-1)?.state === 'running'")
 
         # A new message: counted live on both devices, its conversation moves to the top.
         text = "see https://example.com/a?b=1, and <b>not bold</b>\nsecond line"
@@ -115,11 +162,21 @@ def test_unread_counts_follow_one_person_live_and_history_pages_back(gunicorn_fa
                 == "see https://example.com/a?b=1, and <b>not bold</b> second line"
             )
 
-        # In the conversation on screen nothing counts as unread.
+        # A message where Bob is not looking: a short beep and a notification naming
+        # the sender, with the same preview as the list.
+        home.wait_for_function("() => alertsSeen.shown.length > 0")
+        seen = alerts_seen(home)
+        assert seen["shown"] == [
+            {"title": "alice", "body": home.inner_text(f"{row(first)} .preview")}
+        ]
+        assert seen["beeps"] == [{"hz": 880, "context": "running"}]
+
+        # In the conversation on screen nothing counts as unread, and nothing beeps.
         alice.post("/api/chat/messages", conversation_id=plans, content="plans?")
         for page in (home, work):
             page.wait_for_selector("#messages li.theirs[data-message-id]")
             assert badge_of(page, plans) == ""
+        assert alerts_seen(home) == seen
         assert home.inner_text("#messages li.day") == "今天"
 
         # Reading on one device clears the count and the title on both.
@@ -176,3 +233,15 @@ def test_unread_counts_follow_one_person_live_and_history_pages_back(gunicorn_fa
         work.wait_for_selector("#messages li.mine")
         assert work.inner_text("#messages li.mine .body") == "line one\nline two"
         assert work.input_value(field) == ""
+
+        # Someone starts a group with Bob: its first message is announced too, with who
+        # wrote it; tapping the notification opens that conversation.
+        lunch = alice.post("/api/chat/conversations", participants=["bob"], title="Lunch")
+        alice.post("/api/chat/messages", conversation_id=lunch.json()["id"], content="12:30?")
+        home.wait_for_function(f"() => alertsSeen.shown.length > {len(seen['shown'])}")
+        shown = alerts_seen(home)
+        assert shown["shown"][-1] == {"title": "Lunch", "body": "alice：12:30?"}
+        assert len(shown["beeps"]) == len(seen["beeps"]) + 1
+        home.evaluate("() => alertsSeen.instances.at(-1).dispatchEvent(new Event('click'))")
+        home.wait_for_selector("#messages li.theirs .body >> text=12:30?")
+        assert home.inner_text("#conversation-title") == "Lunch"

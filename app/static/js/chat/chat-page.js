@@ -18,7 +18,7 @@ const pane = document.getElementById("conversation");
 const history = document.getElementById("messages");
 const textForm = document.getElementById("send-text");
 const sendError = document.getElementById("send-error");
-const liveStatus = document.getElementById("live-status");
+const liveStatus = ["live-status", "list-live-status"].map((id) => document.getElementById(id));
 
 const myId = Number(root.dataset.userId);
 
@@ -251,7 +251,11 @@ live.addEventListener("message", (event) => {
   const message = event.detail;
   // A voice message from someone else also changes the list's unheard count.
   const unheard = message.type === "audio" && message.sender_id !== myId;
-  if (!conversationList.receive(message) || unheard) loadConversations();
+  const known = conversationList.receive(message);
+  if (!known || unheard) {
+    // A conversation started by someone else arrives with its first message: announced once listed.
+    loadConversations().then(() => known || conversationList.arrivedInNew(message));
+  }
   deliver(message, false);
   if (message.conversation_id === state.current?.id) readIfOnScreen();
 });

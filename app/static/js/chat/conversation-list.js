@@ -102,11 +102,28 @@ export class ConversationList {
       item.last_activity_at = message.created_at;
       if (message.sender_id !== this.myId && !this.isOnScreen(item.id)) {
         item.unread += 1;
-        this.alerts?.announce(item, conversationName(item, this.myId), this.describe(item, message));
+        this.announce(item, message);
       }
     }
     this.render();
     return true;
+  }
+
+  /** The first message of a conversation this list did not have, once loaded with it. */
+  arrivedInNew(message) {
+    const item = this.find(message.conversation_id);
+    if (item && message.sender_id !== this.myId && !this.isOnScreen(item.id)) {
+      this.announce(item, message);
+    }
+  }
+
+  /** The notification names who wrote, unless the conversation is already named after them. */
+  announce(item, message) {
+    const title = conversationName(item, this.myId);
+    const text = messagePreview(message);
+    const name = message.sender_display_name;
+    const body = title === name ? text : _("%(name)s: %(text)s", { name, text });
+    this.alerts?.announce(item, title, body);
   }
 
   /** The person read on one of their pages (this one or another device). */

@@ -25,13 +25,14 @@ export function showEmptyStates({ conversations, current }) {
 }
 
 /**
- * Keeps the indicator and the banner in step with the feed's mode and the browser's
- * network state; `problem(failure)` shows a failed request's error in the banner.
+ * Keeps the indicators (the open conversation's, and the list's for when that one is
+ * not on screen) and the banner in step with the feed's mode and the browser's network
+ * state; `problem(failure)` shows a failed request's error in the banner.
  */
 export class ConnectionStatus {
-  constructor(live, indicator, banner) {
+  constructor(live, indicators, banner) {
     this.live = live;
-    this.indicator = indicator;
+    this.indicators = indicators;
     this.banner = banner;
     this.onMode = () => this.render();
     this.onOffline = () => this.render();
@@ -47,8 +48,10 @@ export class ConnectionStatus {
 
   render() {
     const mode = navigator.onLine ? this.live.mode : "offline";
-    this.indicator.textContent = MODE_LABELS[mode] ?? "";
-    this.indicator.dataset.mode = mode;
+    for (const indicator of this.indicators) {
+      indicator.textContent = MODE_LABELS[mode] ?? "";
+      indicator.dataset.mode = mode;
+    }
     if (mode === "offline") {
       this.show(_("You are offline. New messages will arrive when the connection is back."));
     } else if (this.banner.dataset.kind === "offline") {
