@@ -27,7 +27,7 @@ def has_letter(text: str) -> bool:
 
 
 def reads_like_words(text: str) -> bool:
-    if not has_letter(text):
+    if not has_letter(text) or re.fullmatch(r"/\S*", text):  # nothing, or a URL path
         return False
     if any(unicodedata.category(ch).startswith("L") and ord(ch) > 0x24F for ch in text):
         return True
