@@ -5,7 +5,8 @@ import time
 import redis
 from flask import current_app
 from rq import Queue, Retry
-from rq.job import Job, JobStatus
+from rq.job import Job
+from rq.results import Result
 
 from app.services import redis_link, voice
 from app.services.storage import StorageUnavailable
@@ -13,7 +14,6 @@ from app.services.storage import StorageUnavailable
 QUEUE_NAME = "transcode"
 # A job that outlives ffmpeg's own timeout twice (m4a then mp3) is dead.
 JOB_TIMEOUT_MARGIN_SECONDS = 30
-WAIT_POLL_SECONDS = 0.05
 # A job that failed (database locked, disk full) runs again after these many seconds.
 RETRY_INTERVALS = [2, 10, 60]
 
@@ -62,7 +62,7 @@ def dispatch(message_id: int) -> None:
         transcode_now(message_id, current)
         return
     try:
-        wait_for(job, current.transcode_wait_seconds)
+        wait_for(job, current.transcode_wait_seconds, current.redis_socket_timeout_seconds / 2)
     except redis.RedisError as error:
         # The job is queued: a worker transcodes it once Redis answers again.
         breaker.failed()
@@ -88,9 +88,15 @@ def queue_depth(current_settings) -> int | None:
         return None
 
 
-def wait_for(job: Job, seconds: float) -> None:
+def wait_for(job: Job, seconds: float, slice_seconds: float) -> None:
+    """Until the job's first result (done or failed) or `seconds` have passed.
+
+    Blocks on the job's own result stream, which the worker appends to when it ends, so
+    the upload answers the moment the transcode does. Each wait stays shorter than the
+    Redis client's read timeout (`slice_seconds`), so a long wait is not a stalled Redis.
+    """
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED):
+    while (remaining := deadline - time.monotonic()) > 0:
+        block_ms = max(1, int(min(remaining, slice_seconds) * 1000))
+        if job.connection.xread({Result.get_key(job.id): "0-0"}, count=1, block=block_ms):
             return
-        time.sleep(WAIT_POLL_SECONDS)
