@@ -7,6 +7,8 @@ export CONTAINERS_CONF := $(CURDIR)/ansible/podman/containers.conf
 # Roles tested by Molecule, each on a fresh systemd container of each distribution.
 export MOLECULE_ROLES ?= base ffmpeg redis nginx certbot
 export MOLECULE_DISTROS ?= debian12 debian13
+# Each lane of `make test` leaves its results here for the closing summary.
+export TEST_RESULTS := $(CURDIR)/build/test-results
 
 .PHONY: deploy-setup setup test lint lint-ansible unit stack molecule test-image test-stack-debian12 \
 	test-stack-valkey test-stack-s3 dev up down rollback bench messages
@@ -42,8 +44,11 @@ messages: setup
 # Three lanes that share only the machine: pytest without the full stack, the full stack
 # (mostly waiting on package installs and systemd in its container), and the Molecule
 # matrix. Side by side they keep CI's whole run under an hour on two cores.
+# The last lines name each lane's outcome and every failing test (tests/lane_summary.py).
 test: setup lint lint-ansible
-	@$(MAKE) --no-print-directory -j3 --output-sync=line unit stack molecule
+	@rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
+	@$(MAKE) --no-print-directory -j3 --output-sync=line unit stack molecule; status=$$?; \
+		python -m tests.lane_summary $(TEST_RESULTS); exit $$status
 
 lint:
 	ruff check .
@@ -60,10 +65,10 @@ molecule:
 	@ansible/molecule-matrix.sh
 
 unit:
-	pytest -q tests --ignore=tests/stack
+	pytest -q tests --ignore=tests/stack --junitxml=$(TEST_RESULTS)/unit.xml
 
 stack:
-	pytest -q tests/stack
+	pytest -q tests/stack --junitxml=$(TEST_RESULTS)/stack.xml
 
 # The full stack runs on Debian 13 in `make test`; these run it on Debian 12, with
 # Valkey instead of Redis, and with voice files in S3 on the same host's RADOS Gateway

@@ -14,16 +14,21 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/ansible/podman/containers.conf}
 ansible/test-image/build.sh $DISTROS
 
 summary=()
+# With TEST_RESULTS (make test), each verdict is also written there for the closing summary.
+verdict() {
+    echo "== molecule test: $1"
+    if [[ -n ${TEST_RESULTS:-} ]]; then echo "$1" >> "$TEST_RESULTS/molecule.txt"; fi
+}
 run() {
     local role=$1 scenario=$2 distro=$3 start elapsed
     echo "== molecule test: $role/$scenario on $distro"
     start=$(date +%s)
     if ! (cd "roles/$role" && MOLECULE_DISTRO=$distro molecule test -s "$scenario"); then
-        echo "== molecule test: $role/$scenario on $distro FAILED after $(( $(date +%s) - start )) s"
+        verdict "$role/$scenario on $distro FAILED after $(( $(date +%s) - start )) s"
         return 1
     fi
     elapsed=$(( $(date +%s) - start ))
-    echo "== molecule test: $role/$scenario on $distro passed in $elapsed s"
+    verdict "$role/$scenario on $distro passed in $elapsed s"
     summary+=("$(printf '%-22s %-9s %5d s' "$role/$scenario" "$distro" "$elapsed")")
 }
 
