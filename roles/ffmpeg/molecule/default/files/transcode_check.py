@@ -3,8 +3,9 @@
     python3 transcode_check.py FOLDER_WITH_MEDIA_PY SPEECH.wav
 
 Prints JSON: the WAV's own length (from its header, without ffmpeg), what media.probe
-says of the source and of both outputs (demuxer, codec, decoded duration), and each
-output's peak level (so a silent file cannot pass).
+says of the source and of both outputs (demuxer, codec, decoded duration), each output's
+peak level (so a silent file cannot pass), its duration as the worker's check reads it,
+and the loudest point of the waveform made beside it.
 """
 
 import json
@@ -26,7 +27,7 @@ report = {"wav_seconds": round(wav_seconds, 3), "source": media.probe(source, li
 for name, transcode in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
     target = source.with_suffix(f".{name}")
     target.unlink(missing_ok=True)
-    transcode(source, target, limits)
+    peaks = transcode(source, target, limits)
     levels = subprocess.run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(target), "-af", "volumedetect",
          "-f", "null", "-"],
@@ -37,5 +38,9 @@ for name, transcode in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
         **media.probe(target, limits).__dict__,
         "bytes": target.stat().st_size,
         "max_volume_db": float(peak.group(1)) if peak else None,
+        # How the worker accepts the output (an m4a read from its own index), and the
+        # waveform the same ffmpeg run made.
+        "verified_seconds": media.verify_output(target, wav_seconds, limits),
+        "waveform_peak": max(peaks, default=0),
     }
 print(json.dumps(report))
