@@ -36,6 +36,11 @@ WAVEFORM_RATE = 2000
 WAVEFORM_FLOOR = 32768 // 32
 # The unprivileged account ffmpeg drops to when the app itself runs as root (dev, CI).
 FALLBACK_USER = "nobody"
+# ffmpeg 7 runs each decoder, filter graph, encoder and muxer in a thread of its own, and
+# glibc reserves up to 64 MiB of address space for each thread's malloc arena: with two
+# outputs that alone passes RLIMIT_AS, and thread creation fails ("Resource temporarily
+# unavailable"). Two arenas are plenty for one transcode.
+FFMPEG_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
 SAFE_INPUT = ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS]
 # A transcode may differ from its input by encoder priming and frame padding (tens of
 # milliseconds); a truncated one is short by much more than this.
@@ -340,6 +345,7 @@ def _run(command: list, limits: MediaLimits) -> subprocess.CompletedProcess:
         drop = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     process = subprocess.Popen(
         command,
+        env={**os.environ, **FFMPEG_ENVIRONMENT},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
