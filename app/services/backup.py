@@ -3,7 +3,8 @@
 One archive is a gzip-compressed tar stream, written to and read from a pipe (the host's
 `natter-backup` runs it as root: the app's user never opens root's files):
 
-    database/natter.sqlite3   the snapshot (SQLite's online backup API, taken while the app runs)
+    database/natter.sqlite3   the snapshot (SQLite's online backup API, taken while the app runs),
+    database/natter.pgdump    or on PostgreSQL pg_dump's custom format (one consistent transaction)
     files/chat/<name>         every voice file, read through the storage interface (local or S3)
     config/<name>             the host's settings folder (/etc/natter: secret key, environment)
     manifest.json             last: format, version, schema revision, sha256 and size of each member
@@ -13,8 +14,8 @@ refuses anything else: a truncated stream, another kind of archive, a missing, e
 unsafe or altered member. `restore` stages everything first and changes nothing until
 the whole archive has verified.
 
-The database engine is chosen in one place, `ENGINES` (a PostgreSQL entry with pg_dump /
-pg_restore goes there): each engine names its member and how to snapshot and put back.
+The database engine is chosen in one place, `ENGINES`: each engine names its member and
+how to snapshot, read the schema revision from, and put back its snapshot.
 """
 
 import gzip
@@ -25,6 +26,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import tarfile
 import tempfile
 import zlib
@@ -100,12 +102,61 @@ def _sqlite_restore(url: str, staged: Path) -> None:
     os.replace(beside, path)
 
 
+def _libpq_environment(url: str) -> dict:
+    """The database of a SQLAlchemy URL as libpq's variables: no password on a command line."""
+    parsed = make_url(url)
+    values = {
+        "PGHOST": parsed.host or parsed.query.get("host"),
+        "PGPORT": parsed.port or parsed.query.get("port"),
+        "PGUSER": parsed.username,
+        "PGPASSWORD": parsed.password,
+        "PGDATABASE": parsed.database,
+    }
+    return {**os.environ, **{name: str(value) for name, value in values.items() if value}}
+
+
+def _pg_run(command: list[str], url: str | None = None) -> subprocess.CompletedProcess:
+    environment = _libpq_environment(url) if url else None
+    try:
+        return subprocess.run(command, env=environment, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise BackupRefused(f"{command[0]} is not installed (Debian: postgresql-client)") from None
+
+
+def _pg_snapshot(url: str, dest: Path) -> None:
+    # One transaction's consistent view while the app keeps running; owners and grants
+    # are the target database's business.
+    done = _pg_run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                    f"--file={dest}"], url)  # fmt: skip
+    if done.returncode != 0:
+        raise BackupRefused(f"pg_dump failed: {done.stderr.decode(errors='replace').strip()}")
+
+
+def _pg_revision(snapshot: Path) -> str:
+    done = _pg_run(["pg_restore", "--data-only", "--table=alembic_version", "--file=-",
+                    str(snapshot)])  # fmt: skip
+    if done.returncode != 0:
+        raise BackupRefused("the database snapshot is not a PostgreSQL dump this release reads")
+    lines = done.stdout.decode(errors="replace").splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("COPY ")]
+    row = lines[starts[0] + 1] if starts and starts[0] + 1 < len(lines) else "\\."
+    return "" if row == "\\." else row.strip()
+
+
+def _pg_restore(url: str, staged: Path) -> None:
+    # The app is stopped. One transaction: a failing restore leaves the database as it was.
+    done = _pg_run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+                    "--single-transaction", "--exit-on-error", "--dbname",
+                    _libpq_environment(url)["PGDATABASE"], str(staged)], url)  # fmt: skip
+    if done.returncode != 0:
+        raise BackupRefused(f"pg_restore failed: {done.stderr.decode(errors='replace').strip()}")
+
+
 ENGINES = {
     "sqlite": Engine(
         "database/natter.sqlite3", _sqlite_snapshot, _sqlite_revision, _sqlite_restore
     ),
-    # PostgreSQL goes here: Engine("database/natter.pgdump", pg_dump -Fc, a revision read
-    # from the dump (pg_restore -a -t alembic_version -f -), pg_restore --clean).
+    "postgresql": Engine("database/natter.pgdump", _pg_snapshot, _pg_revision, _pg_restore),
 }
 
 

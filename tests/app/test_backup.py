@@ -19,10 +19,11 @@ from app import MIGRATIONS_DIR, create_app
 from app.backup_cli import backup_cli
 from app.extensions import db
 from app.models import ChatMessage, User
-from tests.conftest import ApiClient, make_settings
+from app.services import backup
+from tests.conftest import CURRENT, ApiClient, make_settings
 
-# The backup's database member is SQLite's online snapshot (pg_dump is not written yet).
-pytestmark = pytest.mark.sqlite
+# SQLite's online snapshot and pg_dump's: the same scenario on each engine.
+pytestmark = pytest.mark.both_databases
 HEAD_REVISION = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 VOICE = {
@@ -32,7 +33,10 @@ VOICE = {
 
 
 def migrated_app(folder):
-    app = create_app(make_settings(folder, upload_dir=str(folder / "uploads")))
+    database = CURRENT["databases"].url(folder, "natter.sqlite3", with_tables=False)
+    app = create_app(
+        make_settings(folder, database_url=database, upload_dir=str(folder / "uploads"))
+    )
     app.config.update(TESTING=True)
     with app.app_context():
         upgrade()
@@ -98,8 +102,9 @@ def test_an_archive_restores_everything_and_bad_archives_change_nothing(tmp_path
         manifest = json.load(tar.extractfile("manifest.json"))
         secret = tar.extractfile("config/secret_key").read()
     assert names[-1] == "manifest.json" and secret == b"the old secret\n"
+    database_member = backup.engine_for(old.config["SETTINGS"].database_url)[1].member
     assert sorted(names) == sorted(
-        ["database/natter.sqlite3", "manifest.json", "config/secret_key", "config/natter.env"]
+        [database_member, "manifest.json", "config/secret_key", "config/natter.env"]
         + [f"files/chat/{name}" for name in VOICE]
     )
     assert manifest["database"]["schema_revision"] == HEAD_REVISION
