@@ -1,5 +1,7 @@
 """Conversations and who may see them."""
 
+from sqlalchemy import bindparam
+
 from app.extensions import db
 from app.models import Conversation, ConversationParticipant, User
 from app.services import names, text
@@ -84,16 +86,24 @@ def _one_to_one(first_id: int, second_id: int) -> Conversation | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
+# Polls and history pages run this first: built once, like sessions.LIVE_SESSION.
+PARTICIPANT_CONVERSATION = (
+    db.select(Conversation)
+    .join(ConversationParticipant)
+    .where(
+        Conversation.id == bindparam("conversation_id"),
+        ConversationParticipant.user_id == bindparam("user_id"),
+    )
+)
+
+
 def get_for_participant(conversation_id: object, user: User) -> Conversation:
     """The conversation, or NotFound: outsiders must not learn that it exists."""
     if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
         raise InvalidInput(N_("%(name)s must be an integer"), name="conversation_id")
-    query = (
-        db.select(Conversation)
-        .join(ConversationParticipant)
-        .where(Conversation.id == conversation_id, ConversationParticipant.user_id == user.id)
-    )
-    conversation = db.session.execute(query).scalar_one_or_none()
+    conversation = db.session.execute(
+        PARTICIPANT_CONVERSATION, {"conversation_id": conversation_id, "user_id": user.id}
+    ).scalar_one_or_none()
     if conversation is None:
         raise NotFound(N_("conversation not found"), code="conversation_not_found")
     return conversation

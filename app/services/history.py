@@ -5,6 +5,8 @@ one (scrolling back); both are a range on chat_messages' (conversation_id, id) i
 the thousandth page costs what the first does.
 """
 
+from sqlalchemy import bindparam
+
 from app.extensions import db
 from app.models import ChatMessage, Conversation, ConversationParticipant
 from app.services import heard, messages
@@ -14,6 +16,19 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # A reconnecting event stream replays at most this many missed messages.
 BACKLOG_LIMIT = 200
+
+
+# A poll's question ("what came after N"), asked every few seconds by every open page
+# that has no event stream: built once, like sessions.LIVE_SESSION.
+AFTER = (
+    db.select(ChatMessage)
+    .where(
+        ChatMessage.conversation_id == bindparam("conversation_id"),
+        ChatMessage.id > bindparam("after_id"),
+    )
+    .order_by(ChatMessage.id)
+    .limit(bindparam("limit"))
+)
 
 
 def page(
@@ -28,10 +43,10 @@ def page(
         raise InvalidInput(N_("limit must be between 1 and %(max)d"), max=MAX_PAGE_SIZE)
     if after_id is not None and before_id is not None:
         raise InvalidInput(N_("give after_id or before_id, not both"), code="conflicting_cursors")
-    query = db.select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
     if after_id is not None:
-        query = query.where(ChatMessage.id > after_id).order_by(ChatMessage.id).limit(limit)
-        return list(db.session.execute(query).scalars())
+        asked = {"conversation_id": conversation.id, "after_id": after_id, "limit": limit}
+        return list(db.session.execute(AFTER, asked).scalars())
+    query = db.select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
     if before_id is not None:
         query = query.where(ChatMessage.id < before_id)
     query = query.order_by(ChatMessage.id.desc()).limit(limit)

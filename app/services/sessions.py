@@ -9,6 +9,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+
 from app.extensions import db
 from app.models import User, UserSession, utcnow
 from app.services import events
@@ -17,6 +19,16 @@ from app.services import events
 COOKIE_KEY = "sid"
 # last_seen_at is written at most this often, so reading pages does not write each time.
 TOUCH_INTERVAL = timedelta(hours=1)
+# Every request runs this: built once (building a statement costs more than running it).
+LIVE_SESSION = (
+    db.select(User, UserSession)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        UserSession.token_hash == bindparam("token_hash"),
+        User.id == bindparam("user_id"),
+        User.disabled_at.is_(None),  # a disabled account's cookies are worthless at once
+    )
+)
 
 
 def token_hash(token: str) -> str:
@@ -36,13 +48,7 @@ def user_for(user_id: object, token: object, idle_lifetime: timedelta) -> User |
     if not isinstance(token, str) or not isinstance(user_id, str) or not user_id.isdigit():
         return None
     row = db.session.execute(
-        db.select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token_hash == token_hash(token),
-            User.id == int(user_id),
-            User.disabled_at.is_(None),  # a disabled account's cookies are worthless at once
-        )
+        LIVE_SESSION, {"token_hash": token_hash(token), "user_id": int(user_id)}
     ).one_or_none()
     if row is None:
         return None
