@@ -37,6 +37,10 @@ SERVER_NAME = "localhost"
 # Production rate limits would throttle a benchmark whose clients all share 127.0.0.1;
 # the limits stay on (Redis-backed), only higher.
 BENCH_LIMIT = "100000 per minute"
+# Every client is 127.0.0.1 and a few accounts hold hundreds of idle event streams (live
+# delivery): the per-address and per-account stream caps are raised like the rate limits.
+BENCH_STREAMS_PER_ADDRESS = 2000
+BENCH_STREAMS_PER_ACCOUNT = 100
 
 
 @dataclass
@@ -145,6 +149,7 @@ def write_nginx_config(
         "__nginx_http2_directive": http2_directive(),
         "bench_port": port,
         "bench_hello_socket": str(hello_socket),
+        "nginx_event_streams_per_address": BENCH_STREAMS_PER_ADDRESS,
         **overrides,
     }
     role_templates = ROLES / "nginx" / "templates"
@@ -248,6 +253,7 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: 
             RATELIMIT_REGISTER=BENCH_LIMIT,
             RATELIMIT_POST=BENCH_LIMIT,
             RATELIMIT_UPLOAD=BENCH_LIMIT,
+            EVENT_STREAMS_PER_USER=str(BENCH_STREAMS_PER_ACCOUNT),
             WORKER_NAME="bench-1",
             **settings,
         )
