@@ -64,13 +64,20 @@ def _ensure_data_folders(settings: Settings) -> None:
     (Path(settings.upload_dir) / "chat").mkdir(parents=True, exist_ok=True)
 
 
+def _renew_session_cookie() -> None:
+    session.modified = True
+
+
 def _init_login(app: Flask) -> None:
     login_manager.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str):
         return sessions.user_for(
-            user_id, session.get(sessions.COOKIE_KEY), app.permanent_session_lifetime
+            user_id,
+            session.get(sessions.COOKIE_KEY),
+            app.permanent_session_lifetime,
+            on_touch=_renew_session_cookie,
         )
 
     @login_manager.unauthorized_handler

@@ -243,5 +243,9 @@ class Settings:
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "WTF_CSRF_TIME_LIMIT": None,
             "PERMANENT_SESSION_LIFETIME": timedelta(days=self.session_idle_days),
+            # The cookie is rewritten only when the session changes or its last_seen_at
+            # moves on (hourly): a stable cookie is what Nginx keys its cached voice-file
+            # access decisions on, and most answers carry no Set-Cookie.
+            "SESSION_REFRESH_EACH_REQUEST": False,
             "SETTINGS": self,
         }

@@ -57,38 +57,56 @@ def metrics_text():
     return Response(body, mimetype=None, content_type=metrics.CONTENT_TYPE)
 
 
+# Nginx puts each /uploads/ request to this view first as an access check (auth_request):
+# the answer is 200 naming the internal location of the file, or 403; Nginx keeps a 200
+# a few seconds per session and file (roles/nginx, nginx_voice_access_cache_valid).
+ACCESS_CHECK_HEADER = "X-Natter-Access-Check"
+VOICE_TARGET_HEADER = "X-Natter-Voice-Target"
+
+
 @bp.get("/uploads/<path:filename>")
 def uploaded_file(filename: str):
     """Participants only; everyone else, logged in or not, gets the same 404."""
+    delivery = _voice_delivery(filename)
+    if request.headers.get(ACCESS_CHECK_HEADER) == "1":
+        if delivery is None or not delivery.accel_redirect:
+            return Response(status=403)
+        return Response(status=200, headers={VOICE_TARGET_HEADER: delivery.accel_redirect})
+    if delivery is None:
+        abort(404)
+    return voice_response(delivery, naming.media_type(filename))
+
+
+def _voice_delivery(filename: str) -> storage.Delivery | None:
     folder, _, name = filename.partition("/")
     key = naming.key_of(name) if folder == naming.FOLDER else None
     if key is None or not current_user.is_authenticated:
-        abort(404)
+        return None
     store = voice.storage_for_listener(key, current_user.id, current_app.config["SETTINGS"])
     if store is None:
-        abort(404)
+        return None
     try:
-        delivery = store.serve(name)
+        return store.serve(name)
     except storage.MissingFile:
-        abort(404)
-    return voice_response(delivery, naming.media_type(name))
+        return None
 
 
 def voice_response(delivery: storage.Delivery, mimetype: str):
     """Nginx's internal redirect, or the file itself (development); never a page."""
     if delivery.accel_redirect:
+        # Nginx's internal location adds the caching and CSP headers.
         response = current_app.response_class(mimetype=mimetype)
         response.headers["X-Accel-Redirect"] = delivery.accel_redirect
-    else:
-        response = send_file(
-            delivery.file,
-            mimetype=mimetype,
-            conditional=True,
-            etag=delivery.etag or True,
-            last_modified=delivery.last_modified,
-            max_age=3600,
-        )
-        response.headers["Accept-Ranges"] = "bytes"
+        return response
+    response = send_file(
+        delivery.file,
+        mimetype=mimetype,
+        conditional=True,
+        etag=delivery.etag or True,
+        last_modified=delivery.last_modified,
+        max_age=3600,
+    )
+    response.headers["Accept-Ranges"] = "bytes"
     response.headers["Cache-Control"] = "private, max-age=3600"
     # A voice file is never a page: nothing in it may run, even if opened directly.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -43,8 +43,14 @@ def start(user: User) -> str:
     return token
 
 
-def user_for(user_id: object, token: object, idle_lifetime: timedelta) -> User | None:
-    """The session's user, if the session exists, is that user's and is still alive."""
+def user_for(
+    user_id: object, token: object, idle_lifetime: timedelta, on_touch=None
+) -> User | None:
+    """The session's user, if the session exists, is that user's and is still alive.
+
+    `on_touch` is called when last_seen_at moves on (at most once per TOUCH_INTERVAL):
+    the moment the cookie's own expiry should move on too.
+    """
     if not isinstance(token, str) or not isinstance(user_id, str) or not user_id.isdigit():
         return None
     row = db.session.execute(
@@ -60,6 +66,8 @@ def user_for(user_id: object, token: object, idle_lifetime: timedelta) -> User |
     if now - login.last_seen_at > TOUCH_INTERVAL:
         login.last_seen_at = now
         db.session.commit()
+        if on_touch is not None:
+            on_touch()
     return user
 
 

@@ -5,15 +5,10 @@ module's own: the voice file reaches the browser with its audio type and Range, 
 Nginx's cache after the first play, with nothing of S3 showing.
 """
 
-import json
-import time
-
 import pytest
 
-from tests.benchmarks.web_stack import s3_overrides, web_stack
+from tests.benchmarks.web_stack import s3_overrides, send_voice, web_stack
 from tests.storage import rgw as rgw_server
-
-UPLOAD = "/api/chat/messages/upload_audio"
 
 
 @pytest.fixture(scope="module")
@@ -37,28 +32,7 @@ def stack(tmp_path_factory, gateway):
 def voice(stack, speech_files):
     """(alice, bob, mallory, content) after alice sent a voice message to bob."""
     alice, bob, mallory = stack.user("alice"), stack.user("bob"), stack.user("mallory")
-    conversation = alice.post("/api/chat/conversations", participants=["bob"]).json()["id"]
-    with open(speech_files["webm"], "rb") as file:
-        response = alice.http.post(
-            f"{stack.base_url}{UPLOAD}",
-            data={"conversation_id": conversation},
-            files={"file": ("blob", file)},
-            headers={"X-CSRFToken": alice.token},
-            timeout=60,
-        )
-    assert response.status_code == 201, response.text
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        listed = bob.http.get(
-            f"{stack.base_url}/api/chat/messages",
-            params={"conversation_id": conversation},
-            timeout=10,
-        ).json()["messages"]
-        content = json.loads(listed[-1]["content"])
-        if content["url_m4a"]:
-            return alice, bob, mallory, content
-        time.sleep(0.2)
-    raise AssertionError(f"the voice message never got its m4a: {content}")
+    return alice, bob, mallory, send_voice(stack, alice, "bob", speech_files["webm"])
 
 
 def stored_bytes(gateway, bucket: str, url: str) -> bytes:
@@ -90,7 +64,7 @@ def test_nothing_of_s3_reaches_the_browser(stack, gateway, voice):
         assert not name.lower().startswith(("x-amz", "x-rgw")), name
         assert stack.bucket not in value and endpoint_port not in value, (name, value)
         assert "X-Amz" not in value, (name, value)
-    # One Cache-Control (the app's, which Nginx keeps), not S3's beside it.
+    # One Cache-Control (Nginx's own), not S3's beside it.
     assert response.headers["Cache-Control"] == "private, max-age=3600"
 
 

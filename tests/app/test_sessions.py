@@ -1,7 +1,12 @@
 """Sessions end on the server: logout, everywhere, password change; CSRF rotation; guessing."""
 
+from datetime import timedelta
+
 import pytest
 
+from app.extensions import db
+from app.models import UserSession, utcnow
+from app.services import sessions
 from tests.conftest import ApiClient
 
 PASSWORD = "correct horse battery"
@@ -22,6 +27,22 @@ def test_logout_ends_the_session_for_a_copied_cookie(app, api_for):
     assert alice.post("/api/auth/logout").status_code == 200
     assert thief.get("/api/me").status_code == 401
     assert alice.get("/api/me").status_code == 401
+
+
+def test_the_cookie_is_rewritten_only_when_the_session_is_touched(app, api_for):
+    """A stable cookie (Nginx keys voice-file decisions on it) whose expiry still moves on."""
+    alice = api_for("alice")
+    assert "Set-Cookie" not in alice.get("/api/me").headers
+    with app.app_context():
+        login = db.session.execute(db.select(UserSession)).scalar_one()
+        login.last_seen_at = utcnow() - sessions.TOUCH_INTERVAL - timedelta(minutes=1)
+        db.session.commit()
+    touched = alice.get("/api/me")
+    assert touched.status_code == 200
+    assert (
+        "session=" in touched.headers["Set-Cookie"] and "Expires=" in touched.headers["Set-Cookie"]
+    )
+    assert "Set-Cookie" not in alice.get("/api/me").headers
 
 
 def test_log_out_everywhere_ends_every_session(api_for):

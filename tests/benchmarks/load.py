@@ -3,6 +3,7 @@
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.benchmarks.report import BenchmarkError
 
@@ -29,10 +30,19 @@ def _latency(report: str, label: str) -> float:
     return float(found.group(1)) * UNITS_MS[found.group(2)]
 
 
-def wrk(url: str, seconds: float, headers: dict[str, str] | None = None) -> LoadResult:
+# A wrk script that makes every request's URL new (`?first=<thread>-<n>`): nothing keyed
+# on the URL can be reused, so each request is a first one.
+UNIQUE_URLS_SCRIPT = Path(__file__).with_name("unique_urls.lua")
+
+
+def wrk(
+    url: str, seconds: float, headers: dict[str, str] | None = None, script: Path | None = None
+) -> LoadResult:
     """`wrk` on one URL; fails when any answer was not 2xx/3xx or any socket failed."""
     command = ["wrk", "--latency", "-t", str(THREADS), "-c", str(CONNECTIONS)]
     command += ["-d", f"{max(1, round(seconds))}s", "--timeout", "10s"]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     report = subprocess.run(

@@ -9,14 +9,17 @@ Gunicorn settings behind the same Nginx, as a baseline.
 
 import contextlib
 import getpass
+import json
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 import jinja2.nativetypes
+import requests
 import yaml
 
 from tests.app.test_live_and_limits import HttpUser
@@ -66,6 +69,40 @@ class WebStack:
         # referrer check wants the origin a browser on port 443 would send.
         headers = {"Referer": "https://127.0.0.1/chat"}
         return HttpUser(self.base_url, username, verify=str(self.ca_file), headers=headers)
+
+
+def send_voice(stack: WebStack, sender: HttpUser, recipient: str, recording: Path) -> dict:
+    """The content of a voice message `sender` sent to `recipient`, once its m4a exists."""
+    conversation = sender.post("/api/chat/conversations", participants=[recipient]).json()["id"]
+    with open(recording, "rb") as file:
+        response = sender.http.post(
+            f"{stack.base_url}/api/chat/messages/upload_audio",
+            data={"conversation_id": conversation},
+            files={"file": ("blob", file)},
+            headers={"X-CSRFToken": sender.token},
+            timeout=60,
+        )
+    assert response.status_code == 201, response.text
+    message_id = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = sender.http.get(
+            f"{stack.base_url}/api/chat/messages",
+            params={"conversation_id": conversation},
+            timeout=10,
+        ).json()["messages"]
+        content = json.loads(next(m for m in listed if m["id"] == message_id)["content"])
+        if content["url_m4a"]:
+            return {"message_id": message_id, **content}
+        time.sleep(0.2)
+    raise AssertionError(f"the voice message never got its m4a: {content}")
+
+
+def app_answers(stack: WebStack, route: str) -> int:
+    """How many requests of `route` (a URL rule) the app has answered: its /metrics."""
+    text = requests.get(f"{stack.base_url}/metrics", verify=str(stack.ca_file), timeout=10).text
+    pattern = rf'^natter_http_requests_total{{[^}}]*route="{re.escape(route)}"[^}}]*}} (\S+)$'
+    return int(sum(float(value) for value in re.findall(pattern, text, re.MULTILINE)))
 
 
 def cookie_header(user: HttpUser) -> str:
@@ -139,12 +176,14 @@ def write_nginx_config(
     nginx_dir = folder / "nginx"
     ca_file = make_certificate(nginx_dir / "tls" / SERVER_NAME)
     variables = {
+        **yaml.safe_load((ROLES / "nginx" / "vars" / "Debian.yml").read_text()),
         **role_defaults("nginx"),
         "nginx_server_name": SERVER_NAME,
         "nginx_app_socket": str(app_socket),
         "nginx_static_dir": str(ROOT / "app" / "static"),
         "nginx_uploads_dir": str(folder / "uploads"),
         "nginx_tls_dir": str(nginx_dir / "tls"),
+        "nginx_voice_access_cache_dir": str(nginx_dir / "voice-access"),
         "__nginx_snippets_dir": str(nginx_dir),
         "__nginx_http2_directive": http2_directive(),
         "bench_port": port,
@@ -239,6 +278,8 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: 
     processes = []
     try:
         redis_process, redis_url = start_redis(folder)
+        metrics_dir = folder / "metrics"
+        metrics_dir.mkdir(exist_ok=True)
         processes.append(redis_process)
         settings = {
             "UPLOADS_ACCEL_PREFIX": role_defaults("chat_app")["chat_app_uploads_accel_prefix"],
@@ -255,6 +296,7 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: 
             RATELIMIT_UPLOAD=BENCH_LIMIT,
             EVENT_STREAMS_PER_USER=str(BENCH_STREAMS_PER_ACCOUNT),
             WORKER_NAME="bench-1",
+            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
             **settings,
         )
         migrate_database(env)
