@@ -104,26 +104,20 @@ class Probe:
 
 
 def probe(path: Path, limits: MediaLimits) -> Probe:
-    """Accept only real audio in an allowed container; duration from decoding it."""
+    """Accept only real audio in an allowed container; its duration from decoding it.
+
+    One ffprobe run reads the container, the first audio stream and every decoded frame's
+    time (Chrome's WebM headers carry no duration), up to the length limit.
+    """
     with _workspace(path) as (readable, _):
         result = _run(
-            [
-                limits.ffprobe_bin,
-                "-v",
-                "error",
-                *SAFE_INPUT,
-                "-select_streams",
-                "a:0",
-                "-show_entries",
-                "format=format_name:stream=codec_name",
-                "-of",
-                "json",
-                str(readable),
-            ],
+            [limits.ffprobe_bin, "-v", "error", *SAFE_INPUT, "-select_streams", "a:0",
+             "-read_intervals", f"%+{limits.max_duration_seconds}",
+             "-show_entries", "format=format_name:stream=codec_name,sample_rate"
+             ":frame=best_effort_timestamp_time,nb_samples",
+             "-of", "json", str(readable)],
             limits,
-        )
-        if result.returncode == 0:
-            duration = decoded_duration(readable, limits)
+        )  # fmt: skip
     if result.returncode != 0:
         raise UnsupportedMedia(N_("this file is not a recording in a supported audio format"))
     info = json.loads(result.stdout or "{}")
@@ -131,13 +125,33 @@ def probe(path: Path, limits: MediaLimits) -> Probe:
     streams = info.get("streams") or []
     if demuxer not in RAW_EXTENSIONS or not streams:
         raise UnsupportedMedia(N_("this file holds no audio in a supported format"))
+    duration = _decoded_end(info.get("frames") or [], streams[0].get("sample_rate"))
     if duration <= 0:
         raise UnsupportedMedia(N_("this recording is empty"))
     return Probe(demuxer=demuxer, codec=streams[0].get("codec_name", ""), duration=duration)
 
 
+def _decoded_end(frames: list[dict], sample_rate: object) -> float:
+    """Seconds to the end of the last decoded frame (its start plus its samples)."""
+    rate = int(sample_rate) if str(sample_rate).isdigit() and int(sample_rate) > 0 else 0
+    ends = [
+        float(frame["best_effort_timestamp_time"]) + int(frame.get("nb_samples") or 0) / rate
+        for frame in frames
+        if rate and _is_number(frame.get("best_effort_timestamp_time"))
+    ]
+    return round(max(ends, default=0.0), 2)
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def decoded_duration(path: Path, limits: MediaLimits) -> float:
-    """Seconds of audio, by decoding: Chrome's WebM headers carry no duration."""
+    """Seconds of audio, by decoding (an mp3 output's check)."""
     result = _run(
         [
             limits.ffmpeg_bin,
