@@ -9,7 +9,6 @@ with the community fails the benchmark (and so `make test`'s smoke run), whateve
 """
 
 import functools
-import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,9 @@ from app import create_app
 from app.extensions import db
 from app.services import passwords
 from tests.benchmarks.report import BenchmarkError, Row, median
-from tests.conftest import ApiClient, make_settings
+from tests.benchmarks.scale_databases import PostgresDatabase, SqliteDatabase
+from tests.conftest import ApiClient, free_port, make_settings
+from tests.postgres import PostgresServer
 
 PASSWORD = "correct horse battery"
 PEERS = 10
@@ -55,11 +56,12 @@ FULL = Scale(10_000, 50_000, 1_000_000)
 SMOKE = Scale(200, 500, 5_000)
 
 
-def make_app(folder: Path):
+def make_app(folder: Path, database):
     folder.mkdir(parents=True)
     app = create_app(
         make_settings(
             folder,
+            database_url=database.url,
             ratelimit_login=UNLIMITED,
             ratelimit_register=UNLIMITED,
             ratelimit_post=UNLIMITED,
@@ -78,44 +80,46 @@ def password_hash() -> str:
     return passwords.hash_password(PASSWORD)
 
 
-def seed_community(database: Path, scale: Scale) -> None:
+def seed_community(database, scale: Scale) -> None:
     """Bulk insert: people in pairs of conversations, messages interleaved in time."""
-    connection = sqlite3.connect(database)
-    with connection:
-        connection.executemany(
-            "INSERT INTO users (id, username, username_key, display_name, display_name_key,"
-            " password_hash, created_at, is_admin) VALUES (?, ?, ?, ?, ?, ?, '2026-01-01', 0)",
-            (
-                (i, f"member{i:05}", f"member{i:05}", f"Member {i}", f"member {i}", password_hash())
-                for i in range(1, scale.people + 1)
-            ),
-        )
-        connection.executemany(
-            "INSERT INTO conversations (id, created_by_id, created_at) VALUES (?, ?, '2026-01-01')",
-            ((c, pair(c, scale)[0]) for c in range(1, scale.conversations + 1)),
-        )
-        connection.executemany(
-            "INSERT INTO conversation_participants (conversation_id, user_id) VALUES (?, ?)",
-            ((c, person) for c in range(1, scale.conversations + 1) for person in pair(c, scale)),
-        )
-        connection.executemany(
-            "INSERT INTO chat_messages (id, conversation_id, sender_id, type, content, created_at)"
-            " VALUES (?, ?, ?, 'text', ?, '2026-01-02')",
-            (
-                (m, c, pair(c, scale)[m % 2], f"message {m} of the community")
-                for m in range(1, scale.messages + 1)
-                for c in [m % scale.conversations + 1]
-            ),
-        )
-        connection.executemany(
-            "INSERT INTO message_changes (message_id, conversation_id, changed_at)"
-            " VALUES (?, ?, '2026-01-03')",
-            (
-                (m, m % scale.conversations + 1)
-                for m in range(CHANGED_EVERY, scale.messages + 1, CHANGED_EVERY)
-            ),
-        )
-    connection.close()
+    conversations = range(1, scale.conversations + 1)
+    database.load(
+        "users",
+        ("id", "username", "username_key", "display_name", "display_name_key",
+         "password_hash", "created_at", "is_admin"),
+        (
+            (i, f"member{i:05}", f"member{i:05}", f"Member {i}", f"member {i}",
+             password_hash(), "2026-01-01", False)
+            for i in range(1, scale.people + 1)
+        ),
+    )  # fmt: skip
+    database.load(
+        "conversations",
+        ("id", "created_by_id", "created_at"),
+        ((c, pair(c, scale)[0], "2026-01-01") for c in conversations),
+    )
+    database.load(
+        "conversation_participants",
+        ("conversation_id", "user_id"),
+        ((c, person) for c in conversations for person in pair(c, scale)),
+    )
+    database.load(
+        "chat_messages",
+        ("id", "conversation_id", "sender_id", "type", "content", "created_at"),
+        (
+            (m, c, pair(c, scale)[m % 2], "text", f"message {m} of the community", "2026-01-02")
+            for m in range(1, scale.messages + 1)
+            for c in [m % scale.conversations + 1]
+        ),
+    )
+    database.load(
+        "message_changes",
+        ("message_id", "conversation_id", "changed_at"),
+        (
+            (m, m % scale.conversations + 1, "2026-01-03")
+            for m in range(CHANGED_EVERY, scale.messages + 1, CHANGED_EVERY)
+        ),
+    )
 
 
 def pair(conversation: int, scale: Scale) -> tuple[int, int]:
@@ -125,48 +129,44 @@ def pair(conversation: int, scale: Scale) -> tuple[int, int]:
     return first + 1, second + 1
 
 
-def seed_probe_chats(database: Path, probe_id: int, name: str) -> tuple[int, int]:
+def seed_probe_chats(database, probe_id: int, name: str) -> tuple[int, int]:
     """The probe's PEERS conversations, appended by bulk insert: (a conversation, its last id)."""
-    connection = sqlite3.connect(database)
-    with connection:
-        first_user, first_chat, first_message = connection.execute(
-            "SELECT (SELECT coalesce(max(id), 0) + 1 FROM users),"
-            " (SELECT coalesce(max(id), 0) + 1 FROM conversations),"
-            " (SELECT coalesce(max(id), 0) + 1 FROM chat_messages)"
-        ).fetchone()
-        for peer in range(PEERS):
-            peer_id, chat_id = first_user + peer, first_chat + peer
-            connection.execute(
-                "INSERT INTO users (id, username, username_key, password_hash, created_at,"
-                " is_admin) VALUES (?, ?, ?, ?, '2026-01-01', 0)",
-                (peer_id, f"{name}-peer{peer}", f"{name}-peer{peer}", password_hash()),
-            )
-            connection.execute(
-                "INSERT INTO conversations (id, created_by_id, created_at)"
-                " VALUES (?, ?, '2026-01-01')",
-                (chat_id, probe_id),
-            )
-            connection.executemany(
-                "INSERT INTO conversation_participants (conversation_id, user_id) VALUES (?, ?)",
-                [(chat_id, probe_id), (chat_id, peer_id)],
-            )
-        rows = [
-            (first_message + n, first_chat + n % PEERS, probe_id, f"note {n}")
-            for n in range(PEERS * PROBE_MESSAGES_PER_CONVERSATION)
-        ]
-        connection.executemany(
-            "INSERT INTO chat_messages (id, conversation_id, sender_id, type, content, created_at)"
-            " VALUES (?, ?, ?, 'text', ?, '2026-01-03')",
-            rows,
-        )
-    connection.close()
+    first_user, first_chat, first_message = database.next_ids()
+    peers = [(first_user + peer, first_chat + peer) for peer in range(PEERS)]
+    database.load(
+        "users",
+        ("id", "username", "username_key", "password_hash", "created_at", "is_admin"),
+        (
+            (peer_id, f"{name}-peer{n}", f"{name}-peer{n}", password_hash(), "2026-01-01", False)
+            for n, (peer_id, _) in enumerate(peers)
+        ),
+    )
+    database.load(
+        "conversations",
+        ("id", "created_by_id", "created_at"),
+        ((chat_id, probe_id, "2026-01-01") for _, chat_id in peers),
+    )
+    database.load(
+        "conversation_participants",
+        ("conversation_id", "user_id"),
+        ((chat_id, person) for peer_id, chat_id in peers for person in (probe_id, peer_id)),
+    )
+    rows = [
+        (first_message + n, first_chat + n % PEERS, probe_id, "text", f"note {n}", "2026-01-03")
+        for n in range(PEERS * PROBE_MESSAGES_PER_CONVERSATION)
+    ]
+    database.load(
+        "chat_messages",
+        ("id", "conversation_id", "sender_id", "type", "content", "created_at"),
+        rows,
+    )
     return rows[-1][1], rows[-1][0]
 
 
 class Probe:
     """The measuring person: PEERS conversations of their own, then the requests to time."""
 
-    def __init__(self, app, database: Path, name: str):
+    def __init__(self, app, database, name: str):
         self.api = ApiClient(app.test_client())
         register = self.api.post("/api/auth/register", {"username": name, "password": PASSWORD})
         if register.status_code != 201:
@@ -220,36 +220,36 @@ def statements_of(app):
         event.remove(engine, "before_cursor_execute", record)
 
 
-def full_scans(database: Path, statements) -> list[str]:
-    """The plan lines that read a growing table from end to end."""
-    connection = sqlite3.connect(database)
-    found = []
-    for statement, parameters in statements:
-        plan = connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
-        for *_, detail in plan:
-            words = detail.split()
-            if words[:1] == ["SCAN"] and words[1] in GROWING:
-                found.append(f"{detail}  <-  {' '.join(statement.split())[:160]}")
-    connection.close()
-    return found
-
-
-def check_plans(app, database: Path, probe: Probe) -> None:
+def check_plans(app, database, probe: Probe) -> None:
     for name in probe.requests:
         with statements_of(app) as statements:
             probe.check(name)
-        scans = full_scans(database, statements)
+        scans = database.full_scans(statements, GROWING)
         if scans:
             raise BenchmarkError(f"{name} scans a whole table:\n" + "\n".join(scans))
 
 
 def run(folder: Path, scale: Scale, repeat: int, rounds: int) -> list[Row]:
-    small_app, big_app = make_app(folder / "small"), make_app(folder / "big")
-    big_database = folder / "big" / "test.sqlite3"
+    """The rows for SQLite, then the same for PostgreSQL (a throwaway server on loopback)."""
+    rows = measure(folder / "sqlite", scale, repeat, rounds, SqliteDatabase)
+    server = PostgresServer(free_port()).start()
+    try:
+        rows += measure(
+            folder / "postgresql", scale, repeat, rounds, lambda _: PostgresDatabase(server)
+        )
+    finally:
+        server.stop()
+    return rows
+
+
+def measure(folder: Path, scale: Scale, repeat: int, rounds: int, database_in) -> list[Row]:
+    small_database, big_database = database_in(folder / "small"), database_in(folder / "big")
+    small_app = make_app(folder / "small", small_database)
+    big_app = make_app(folder / "big", big_database)
     started = time.perf_counter()
     seed_community(big_database, scale)
     seeding = time.perf_counter() - started
-    small = Probe(small_app, folder / "small" / "test.sqlite3", "probe")
+    small = Probe(small_app, small_database, "probe")
     big = Probe(big_app, big_database, "probe")
     check_plans(big_app, big_database, big)
     timings = {name: {"small": [], "big": []} for name in big.requests}
@@ -257,12 +257,16 @@ def run(folder: Path, scale: Scale, repeat: int, rounds: int) -> list[Row]:
         for name in big.requests:
             timings[name]["small"].append(small.time(name, repeat))
             timings[name]["big"].append(big.time(name, repeat))
+    for app in (small_app, big_app):
+        with app.app_context():
+            db.engine.dispose()
     rows = []
     for name, measured in timings.items():
         on_small, on_big = median(measured["small"]), median(measured["big"])
         rows.append(
             Row(
-                f"{name} at scale ({scale.label()}; seeded in {seeding:.0f} s), in-process",
+                f"{name} at scale, {big_database.engine} ({scale.label()};"
+                f" seeded in {seeding:.0f} s), in-process",
                 f"{on_big * 1000:.2f} ms",
                 f"the probe's own chats only: {on_small * 1000:.2f} ms",
                 on_big / on_small,

@@ -18,16 +18,24 @@ MEASURED = [
     "upload → playable with S3",
     "via S3, cold",
     "via S3, cached",
-    "full file",
-    "Range: bytes=0-1",
+    "full file, first request",
+    "full file, repeated",
+    "Range: bytes=0-1, first request",
+    "Range: bytes=0-1, repeated",
     "empty poll, via Nginx",
     "50-message fetch",
     "live delivery, 5 idle streams",
-    "empty poll at scale",
-    "history page (50) at scale",
-    "conversation list at scale",
-    "people search at scale",
-    "login at scale",
+    *(
+        f"{request} at scale, {engine}"
+        for request in (
+            "empty poll",
+            "history page (50)",
+            "conversation list",
+            "people search",
+            "login",
+        )
+        for engine in ("SQLite", "PostgreSQL")
+    ),
 ]
 
 
