@@ -2,15 +2,18 @@
 
 A player's probe, ranges and replays of one file ask the app once; an outsider gets the
 app's own 404, the same as for a file that does not exist; a revoked "yes" (a recalled
-message, a session logged out) stops working within 10 seconds.
+message, a session logged out, a disabled account) stops working within 10 seconds.
 """
 
+import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
 from tests.benchmarks.web_stack import app_answers, cookie_header, send_voice, web_stack
+from tests.conftest import ROOT
 
 ROUTE = "/uploads/<path:filename>"
 # The issue's bound for revocation; the role's nginx_voice_access_cache_valid is below it.
@@ -103,3 +106,19 @@ def test_a_stolen_cookie_stops_playing_within_10_seconds_of_logout(stack, people
     assert play_with_stolen_cookie().status_code == 206
     assert carol.post("/api/auth/logout").status_code == 200
     assert answers_until_refused(play_with_stolen_cookie, time.monotonic()) == 404
+
+
+def test_a_disabled_account_stops_playing_within_10_seconds(stack, people, speech_files):
+    dave = stack.user("dave")
+    content = send_voice(stack, people["alice"], "dave", speech_files["webm"])
+    url = f"{stack.base_url}{content['url_m4a']}"
+
+    def play():
+        return dave.http.get(url, headers={"Range": "bytes=0-1"}, timeout=10)
+
+    assert play().status_code == 206
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "users", "disable", "dave"],
+        cwd=ROOT, env=stack.app_env, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert answers_until_refused(play, time.monotonic()) == 404

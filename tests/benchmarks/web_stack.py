@@ -53,6 +53,8 @@ class WebStack:
     ca_file: Path
     uploads_dir: Path
     app_pid: int
+    # The app's environment: for its command line (`flask --app wsgi users ...`).
+    app_env: dict
 
     def app_memory_mib(self) -> float:
         """Resident memory of the app's Gunicorn worker processes (not the master)."""
@@ -321,7 +323,7 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: 
         processes.append(nginx)
         wait_for_port(port, nginx)
         base_url = f"https://127.0.0.1:{port}"
-        yield WebStack(base_url, port, ca_file, folder / "uploads", app.pid)
+        yield WebStack(base_url, port, ca_file, folder / "uploads", app.pid, env)
     finally:
         for process in reversed(processes):
             stop_process(process)
