@@ -29,6 +29,25 @@ AFTER = (
     .order_by(ChatMessage.id)
     .limit(bindparam("limit"))
 )
+# A history page: the `limit` newest before `before_id`, newest first; LATEST without one.
+BEFORE = (
+    db.select(ChatMessage)
+    .where(
+        ChatMessage.conversation_id == bindparam("conversation_id"),
+        ChatMessage.id < bindparam("before_id"),
+    )
+    .order_by(ChatMessage.id.desc())
+    .limit(bindparam("limit"))
+)
+LATEST = (
+    db.select(ChatMessage)
+    .where(ChatMessage.conversation_id == bindparam("conversation_id"))
+    .order_by(ChatMessage.id.desc())
+    .limit(bindparam("limit"))
+)
+# Ids are INTEGER columns: 32-bit on PostgreSQL, which refuses a larger bound parameter.
+# A cursor beyond it is past every message.
+MAX_ID = 2**31 - 1
 
 
 def page(
@@ -43,14 +62,16 @@ def page(
         raise InvalidInput(N_("limit must be between 1 and %(max)d"), max=MAX_PAGE_SIZE)
     if after_id is not None and before_id is not None:
         raise InvalidInput(N_("give after_id or before_id, not both"), code="conflicting_cursors")
+    asked = {"conversation_id": conversation.id, "limit": limit}
     if after_id is not None:
-        asked = {"conversation_id": conversation.id, "after_id": after_id, "limit": limit}
-        return list(db.session.execute(AFTER, asked).scalars())
-    query = db.select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
-    if before_id is not None:
-        query = query.where(ChatMessage.id < before_id)
-    query = query.order_by(ChatMessage.id.desc()).limit(limit)
-    return list(reversed(db.session.execute(query).scalars().all()))
+        if after_id >= MAX_ID:
+            return []
+        return list(db.session.execute(AFTER, {**asked, "after_id": after_id}).scalars())
+    if before_id is None or before_id > MAX_ID:
+        newest = db.session.execute(LATEST, asked)
+    else:
+        newest = db.session.execute(BEFORE, {**asked, "before_id": before_id})
+    return list(reversed(newest.scalars().all()))
 
 
 def missed_by(user_id: int, last_id: int) -> list[dict]:

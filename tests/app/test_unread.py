@@ -139,6 +139,11 @@ def test_paging_back_through_200_messages_has_no_duplicates_or_gaps(app, api_for
         response = alice.get(f"/api/chat/messages?conversation_id={conversation_id}&{query}")
         assert response.status_code == 400, query
         assert response.get_json()["error"]
+    # Cursors beyond any id (PostgreSQL's ids are 32-bit): past every message, not an error.
+    beyond = 2**40
+    latest = alice.messages(conversation_id, before_id=beyond, limit=30).get_json()["messages"]
+    assert latest == pages[0]
+    assert alice.messages(conversation_id, after_id=beyond).get_json()["messages"] == []
 
 
 @pytest.mark.sqlite  # reads SQLite's query plans
