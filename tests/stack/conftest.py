@@ -25,6 +25,7 @@ REDIS_FLAVOR = os.environ.get("NATTER_REDIS_FLAVOR", "redis")
 STORAGE = os.environ.get("NATTER_STORAGE_BACKEND", "local")
 DOMAIN = "chat.test"
 REDIS_PASSWORD = "stack-test-password"
+DATABASE_PASSWORD = "stack-test-database/password"  # a "/" the URL must escape
 # The first admin, made by the chat_app role from these inventory values.
 ADMIN_USERNAME = "stackadmin"
 ADMIN_PASSWORD = "stack admin passphrase"
@@ -42,6 +43,7 @@ EXTRA_VARS = {
     "natter_redis_password": REDIS_PASSWORD,
     "natter_admin_username": ADMIN_USERNAME,
     "natter_admin_password": ADMIN_PASSWORD,
+    "natter_database_password": DATABASE_PASSWORD,
     "redis_server_flavor": REDIS_FLAVOR,
     "certbot_mode": "acme",
     "certbot_acme_server": "https://127.0.0.1:14000/dir",
@@ -69,7 +71,7 @@ if STORAGE == "s3":
         "nginx_uploads_backend": "s3",
         "nginx_uploads_s3_endpoint": S3_ENDPOINT,
     }
-GROUPS = ("redis", "app", "worker", "web") + (("storage",) if STORAGE == "s3" else ())
+GROUPS = ("db", "redis", "app", "worker", "web") + (("storage",) if STORAGE == "s3" else ())
 # The S3 variant's host starts from the RGW test image (natter-debian13 with Debian's
 # radosgw already installed): on a busy machine Ceph's ~100 MB of packages alone took
 # longer than a playbook run may. The role's own install from scratch is its Molecule

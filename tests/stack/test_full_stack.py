@@ -108,7 +108,12 @@ def test_natter_admin_and_the_first_admin_from_the_inventory(stack, tmp_path):
     assert "\tactive\t2/2\t" in in_container("natter-admin invites list")
     refused = in_container("runuser -u nobody -- natter-admin users list 2>&1; echo rc=$?", False)
     assert "run it as root" in refused and "rc=1" in refused
-    assert in_container("stat -c %U /var/lib/natter/natter.sqlite3").strip() == "natter"
+    # The data is in PostgreSQL (the deployed default), not in a SQLite file.
+    admins = (
+        'runuser -u postgres -- psql -XAt natter -c "SELECT username FROM users WHERE is_admin"'
+    )
+    assert in_container(admins).splitlines() == [ADMIN_USERNAME]
+    assert in_container("test -e /var/lib/natter/natter.sqlite3 || echo absent").strip() == "absent"
     jar = str(tmp_path / "cookies")
     token = json.loads(stack.curl("-c", jar, f"{SITE}/api/auth/csrf").stdout)["csrf_token"]
     login = stack.curl(
@@ -424,3 +429,18 @@ def test_a_second_run_and_a_check_run_change_nothing(stack):
     # A live release is not unpacked, installed or migrated again.
     migrate = output.split("TASK [chat_app : Upgrade the database schema")[1].split("TASK [")[0]
     assert "skipping:" in migrate and "ok:" not in migrate, migrate
+
+
+def test_a_host_still_on_sqlite_is_not_switched_to_an_empty_postgresql(stack):
+    """A host provisioned before PostgreSQL became the default keeps its data in SQLite:
+    the play stops with what to do, before anything changes."""
+    sqlite_file = "/var/lib/natter/natter.sqlite3"
+    in_container(f"install -o natter -g natter -m 0600 /dev/null {sqlite_file}")
+    try:
+        with pytest.raises(AssertionError, match="holds this site's data") as refused:
+            stack.playbook("site.yml", "--tags", "chat_app")
+        assert "natter_database: sqlite" in str(refused.value)
+        assert "changed=0" in str(refused.value).split("PLAY RECAP")[-1]
+    finally:
+        in_container(f"rm -f {sqlite_file}")
+    assert in_container("systemctl is-active natter.service").strip() == "active"
