@@ -128,7 +128,8 @@ def test_unread_counts_follow_one_person_live_and_history_pages_back(gunicorn_fa
         home = log_in(browser, base, "bob", "zh-CN", init_script=WATCH_ALERTS)
         work = log_in(browser, base, "bob", "en-US")
         for page in (home, work):
-            assert badge_of(page, first) == str(SEEDED)
+            # The list renders after the stream is live, not before: wait for its count.
+            wait_for_badge(page, first, str(SEEDED))
             assert page.title().startswith(f"({SEEDED}) ")
             assert page.inner_text(f"{row(first)} .preview") == "message 199"
             assert badge_of(page, plans) == ""
