@@ -9,11 +9,9 @@ Gunicorn settings behind the same Nginx, as a baseline.
 
 import contextlib
 import getpass
-import json
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from tests.conftest import (
     wait_for_http,
     wait_for_port,
 )
+from tests.voice.test_worker import upload, wait_for_content
 
 ROLES = ROOT / "roles"
 SERVER_NAME = "localhost"
@@ -74,30 +73,13 @@ class WebStack:
 
 
 def send_voice(stack: WebStack, sender: HttpUser, recipient: str, recording: Path) -> dict:
-    """The content of a voice message `sender` sent to `recipient`, once its m4a exists."""
+    """The content of a voice message `sender` sent to `recipient` in a new conversation,
+    once its m4a exists."""
     conversation = sender.post("/api/chat/conversations", participants=[recipient]).json()["id"]
-    with open(recording, "rb") as file:
-        response = sender.http.post(
-            f"{stack.base_url}/api/chat/messages/upload_audio",
-            data={"conversation_id": conversation},
-            files={"file": ("blob", file)},
-            headers={"X-CSRFToken": sender.token},
-            timeout=60,
-        )
+    response = upload(sender, conversation, recording)
     assert response.status_code == 201, response.text
-    message_id = response.json()["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        listed = sender.http.get(
-            f"{stack.base_url}/api/chat/messages",
-            params={"conversation_id": conversation},
-            timeout=10,
-        ).json()["messages"]
-        content = json.loads(next(m for m in listed if m["id"] == message_id)["content"])
-        if content["url_m4a"]:
-            return {"message_id": message_id, **content}
-        time.sleep(0.2)
-    raise AssertionError(f"the voice message never got its m4a: {content}")
+    content = wait_for_content(sender, conversation, lambda sent: sent["url_m4a"], timeout=60)
+    return {"message_id": response.json()["id"], **content}
 
 
 def app_answers(stack: WebStack, route: str) -> int:
