@@ -38,8 +38,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.init_app(app)
     static_assets.init_app(app)
 
-    from app.routes import admin, auth, chat, errors, main, profile, users
+    from app.routes import admin, auth, chat, errors, main, profile, register_converters, users
 
+    register_converters(app)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/api")
     app.register_blueprint(profile.bp, url_prefix="/api")

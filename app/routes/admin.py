@@ -48,13 +48,13 @@ def list_users():
     )
 
 
-@bp.post("/users/<int:user_id>/disable")
+@bp.post("/users/<row_id:user_id>/disable")
 def disable_user(user_id: int):
     user = administration.disable(administration.get(user_id), by=current_user)
     return jsonify(administration.serialize(user))
 
 
-@bp.post("/users/<int:user_id>/enable")
+@bp.post("/users/<row_id:user_id>/enable")
 def enable_user(user_id: int):
     user = administration.enable(administration.get(user_id))
     return jsonify(administration.serialize(user))
@@ -74,7 +74,7 @@ def create_invite():
     return jsonify(answer), 201
 
 
-@bp.post("/invites/<int:invite_id>/revoke")
+@bp.post("/invites/<row_id:invite_id>/revoke")
 def revoke_invite(invite_id: int):
     return jsonify(invites.serialize(invites.revoke(invite_id)))
 

@@ -118,7 +118,7 @@ def mark_heard(message_id):
     return jsonify(record), 201 if created else 200
 
 
-@bp.patch("/messages/<int:message_id>")
+@bp.patch("/messages/<row_id:message_id>")
 @limiter.limit(post_limit)
 def edit_message(message_id: int):
     body = json_body()
@@ -127,7 +127,7 @@ def edit_message(message_id: int):
     return jsonify(messages.serialize(message))
 
 
-@bp.post("/messages/<int:message_id>/recall")
+@bp.post("/messages/<row_id:message_id>/recall")
 @limiter.limit(post_limit)
 def recall_message(message_id: int):
     settings = current_app.config["SETTINGS"]

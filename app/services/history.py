@@ -45,9 +45,6 @@ LATEST = (
     .order_by(ChatMessage.id.desc())
     .limit(bindparam("limit"))
 )
-# Ids are INTEGER columns: 32-bit on PostgreSQL, which refuses a larger bound parameter.
-# A cursor beyond it is past every message.
-MAX_ID = 2**31 - 1
 
 
 def page(
@@ -64,10 +61,8 @@ def page(
         raise InvalidInput(N_("give after_id or before_id, not both"), code="conflicting_cursors")
     asked = {"conversation_id": conversation.id, "limit": limit}
     if after_id is not None:
-        if after_id >= MAX_ID:
-            return []
         return list(db.session.execute(AFTER, {**asked, "after_id": after_id}).scalars())
-    if before_id is None or before_id > MAX_ID:
+    if before_id is None:
         newest = db.session.execute(LATEST, asked)
     else:
         newest = db.session.execute(BEFORE, {**asked, "before_id": before_id})

@@ -68,6 +68,49 @@ def test_ids_are_parsed_strictly(alice_and_bob, value):
     assert query.status_code == 400
 
 
+BEYOND_THE_ID_COLUMNS = 2**31  # ids are 32-bit INTEGER columns (PostgreSQL refuses more)
+
+
+@pytest.mark.parametrize("number", [BEYOND_THE_ID_COLUMNS, -BEYOND_THE_ID_COLUMNS - 1, 2**70])
+def test_numbers_beyond_the_id_columns_are_a_400(alice_and_bob, number):
+    alice, conversation_id = alice_and_bob
+    asked = {
+        "list": alice.get(f"/api/chat/messages?conversation_id={number}"),
+        "after": alice.get(
+            f"/api/chat/messages?conversation_id={conversation_id}&after_id={number}"
+        ),
+        "changes": alice.get(
+            f"/api/chat/messages?conversation_id={conversation_id}&changes_after={number}"
+        ),
+        "post": alice.post("/api/chat/messages", {"conversation_id": number, "content": "x"}),
+        "read": alice.post(
+            "/api/chat/read", {"conversation_id": conversation_id, "message_id": number}
+        ),
+        "heard": alice.client.put(
+            f"/api/chat/messages/{number}/heard", headers={"X-CSRFToken": alice.csrf()}
+        ),
+        "people": alice.get(f"/api/users/search?q=b&limit={number}"),
+    }
+    for name, response in asked.items():
+        assert response.status_code == 400, (name, response.get_json())
+        assert "out of range" in response.get_json()["error"], name
+    assert alice.messages(conversation_id).get_json()["messages"] == []
+
+
+@pytest.mark.parametrize("message_id", [2**31 - 1, BEYOND_THE_ID_COLUMNS, 10**30])
+def test_a_message_id_beyond_every_message_is_not_found(alice_and_bob, message_id):
+    alice, _ = alice_and_bob
+    recall = alice.post(f"/api/chat/messages/{message_id}/recall")
+    edit = alice.client.patch(
+        f"/api/chat/messages/{message_id}",
+        json={"content": "y"},
+        headers={"X-CSRFToken": alice.csrf()},
+    )
+    for response in (recall, edit):
+        assert response.status_code == 404, response.get_data(as_text=True)[:200]
+        assert response.get_json()["error"]
+
+
 def test_conversation_creation_is_rate_limited_per_account(api_for):
     api_for("bob")
     alice = api_for("alice")

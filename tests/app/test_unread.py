@@ -139,11 +139,13 @@ def test_paging_back_through_200_messages_has_no_duplicates_or_gaps(app, api_for
         response = alice.get(f"/api/chat/messages?conversation_id={conversation_id}&{query}")
         assert response.status_code == 400, query
         assert response.get_json()["error"]
-    # Cursors beyond any id (PostgreSQL's ids are 32-bit): past every message, not an error.
-    beyond = 2**40
-    latest = alice.messages(conversation_id, before_id=beyond, limit=30).get_json()["messages"]
+    # The largest id the columns hold is a cursor like any other; beyond it, a clear 400.
+    largest = 2**31 - 1
+    latest = alice.messages(conversation_id, before_id=largest, limit=30).get_json()["messages"]
     assert latest == pages[0]
-    assert alice.messages(conversation_id, after_id=beyond).get_json()["messages"] == []
+    assert alice.messages(conversation_id, after_id=largest).get_json()["messages"] == []
+    beyond = alice.messages(conversation_id, before_id=largest + 1)
+    assert beyond.status_code == 400 and "out of range" in beyond.get_json()["error"]
 
 
 @pytest.mark.sqlite  # reads SQLite's query plans
