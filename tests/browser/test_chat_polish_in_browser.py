@@ -116,6 +116,10 @@ def test_states_edit_recall_and_accessibility(gunicorn_factory):
         bob.click("#back")  # the phone's list says so too
         expect(bob.locator("#list-live-status")).to_be_visible()
         expect(bob.locator("#list-live-status")).to_have_text("离线")
+        banner = bob.locator("#connection-banner").bounding_box()
+        for covered in ("#list-live-status", "#my-name", "#conversations"):
+            box = bob.locator(covered).bounding_box()
+            assert banner["y"] + banner["height"] <= box["y"], f"the banner covers {covered}"
         bob_context.set_offline(False)
         expect(bob.locator("#connection-banner")).to_be_hidden()
         expect(bob.locator("#list-live-status")).to_have_text("实时")
