@@ -163,24 +163,23 @@ def transcode(message_id: int, settings) -> dict:
         return content
     store = storage_of(message, settings)
     raw_name = naming.name_of(content["url_raw"])
+    limits = media.MediaLimits.from_settings(settings)
     with store.open_local(raw_name) as raw:
-        produced, duration, peaks = make_outputs(message, raw, content["duration"], settings)
+        produced, duration, peaks = make_outputs(message, raw, content["duration"], limits)
         for name, path in produced.items():
             store.save(name, path)
         if not produced:
             log.warning("voice message %s: keeping only the raw file %s", message_id, raw_name)
         names = {name.rsplit(".", 1)[1]: name for name in produced}
         content = voice_content(raw_name, names.get("m4a"), names.get("mp3"), duration)
-        limits = media.MediaLimits.from_settings(settings)
         content.update({"waveform": peaks} if peaks else waveform_field(raw, limits, message_id))
     settle(message, content, "done" if produced else "failed")
     return content
 
 
-def make_outputs(message, raw: Path, expected: float, settings) -> tuple[dict, float, list]:
+def make_outputs(message, raw: Path, expected: float, limits) -> tuple[dict, float, list]:
     """({stored name: local verified file}, duration, waveform peaks): m4a, else mp3, else
     nothing (and no peaks)."""
-    limits = media.MediaLimits.from_settings(settings)
     for extension, convert in (("m4a", media.to_m4a), ("mp3", media.to_mp3)):
         name = naming.output_name(message.media_key, extension)
         # Beside the raw copy: on local storage that is the stored file's own folder.

@@ -27,7 +27,7 @@ CHOSEN = {"m4a": media.m4a_codec_args, "mp3": media.mp3_codec_args}
 
 def cpu_seconds(command: list[str]) -> float:
     """User + system CPU time of one ffmpeg run."""
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"ffmpeg failed: {command}")
@@ -59,9 +59,12 @@ def quality(items, codec_args: list[str], folder: Path, extension: str) -> tuple
 
 
 def speed(clip: Path, args: dict, folder: Path, extension: str, runs: int) -> dict:
-    """Median CPU seconds of each settings' command on the clip, interleaved."""
-    limits, times = media.MediaLimits(), {name: [] for name in args}
+    """Median CPU seconds of each settings' command on the clip, interleaved, and of
+    ffmpeg starting and exiting ("start": Debian's ffmpeg loads ~200 shared libraries,
+    a fixed cost of every run that no encoder setting moves)."""
+    limits, times = media.MediaLimits(), {name: [] for name in [*args, "start"]}
     for _ in range(runs):
+        times["start"].append(cpu_seconds([limits.ffmpeg_bin, "-v", "error", "-version"]))
         for name, codec_args in args.items():
             target = folder / f"s-{name}.{extension}"
             times[name].append(
@@ -93,8 +96,9 @@ def run(folder: Path, clip_seconds: int, runs: int, smoke: bool) -> list[Row]:
                 Row(
                     f"voice {extension}, {language}: PESQ-WB over {len(mine)} recordings,"
                     f" × realtime on one core ({clip_seconds} s, median of {runs})",
-                    f"chosen: PESQ {new_q:.2f}, {clip_seconds / cpu['new']:.0f}×,"
-                    f" {new_kb:.0f} KB/min",
+                    f"chosen: PESQ {new_q:.2f}, {clip_seconds / cpu['new']:.0f}×"
+                    f" ({clip_seconds / (cpu['new'] - cpu['start']):.0f}× after ffmpeg's"
+                    f" {cpu['start'] * 1000:.0f} ms start), {new_kb:.0f} KB/min",
                     f"previous: PESQ {old_q:.2f}, {clip_seconds / cpu['old']:.0f}×,"
                     f" {old_kb:.0f} KB/min",
                     cpu["new"] / cpu["old"],
