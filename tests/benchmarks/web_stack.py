@@ -12,7 +12,7 @@ import getpass
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -54,6 +54,8 @@ class WebStack:
     app_pid: int
     # The app's environment: for its command line (`flask --app wsgi users ...`).
     app_env: dict
+    # Every app server Nginx spreads requests over (web_stack's app_hosts), first app_pid's.
+    app_processes: list[subprocess.Popen] = field(default_factory=list)
 
     def app_memory_mib(self) -> float:
         """Resident memory of the app's Gunicorn worker processes (not the master)."""
@@ -205,7 +207,9 @@ http {{
     types_hash_max_size 2048;
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log {nginx_dir}/access.log;
+    # Which app server answered each request: tests of several app hosts read it.
+    log_format natter_upstream '$request_method $uri $status "$upstream_addr"';
+    access_log {nginx_dir}/access.log natter_upstream;
     error_log {nginx_dir}/error.log;
     gzip on;
     client_body_temp_path {nginx_dir}/client_body;
@@ -253,10 +257,16 @@ def start_gunicorn(application: str, socket: Path, env: dict, log_file: Path) ->
 
 
 @contextlib.contextmanager
-def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: dict | None = None):
+def web_stack(
+    folder: Path,
+    nginx_overrides: dict | None = None,
+    app_overrides: dict | None = None,
+    app_hosts: int = 1,
+):
     """Starts everything in `folder`; yields a WebStack; stops every process it started.
 
     `app_overrides` are more environment variables of the app and its worker (S3 storage).
+    `app_hosts` Gunicorns share the database and Redis, as app hosts do, behind one Nginx.
     """
     folder.mkdir(parents=True, exist_ok=True)
     processes = []
@@ -284,9 +294,13 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: 
             **settings,
         )
         migrate_database(env)
-        app_socket, hello_socket = folder / "app.sock", folder / "hello.sock"
-        app = start_gunicorn("wsgi:app", app_socket, env, folder / "app.log")
-        processes.append(app)
+        app_sockets = [folder / f"app-{number}.sock" for number in range(1, app_hosts + 1)]
+        apps = [
+            start_gunicorn("wsgi:app", socket, env, socket.with_suffix(".log"))
+            for socket in app_sockets
+        ]
+        processes += apps
+        hello_socket = folder / "hello.sock"
         processes.append(
             start_gunicorn(
                 "tests.benchmarks.hello_app:app", hello_socket, env, folder / "hello.log"
@@ -296,7 +310,10 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: 
             start_logged([sys.executable, "-m", "app.worker"], env, folder / "worker.log")
         )
         port = free_port()
-        ca_file = write_nginx_config(folder, port, app_socket, hello_socket, nginx_overrides or {})
+        servers = {"nginx_app_servers": [f"unix:{socket}" for socket in app_sockets]}
+        ca_file = write_nginx_config(
+            folder, port, app_sockets[0], hello_socket, {**servers, **(nginx_overrides or {})}
+        )
         conf = folder / "nginx" / "nginx.conf"
         subprocess.run(["nginx", "-t", "-q", "-e", "stderr", "-c", str(conf)], check=True)
         nginx = start_logged(
@@ -305,7 +322,7 @@ def web_stack(folder: Path, nginx_overrides: dict | None = None, app_overrides: 
         processes.append(nginx)
         wait_for_port(port, nginx)
         base_url = f"https://127.0.0.1:{port}"
-        yield WebStack(base_url, port, ca_file, folder / "uploads", app.pid, env)
+        yield WebStack(base_url, port, ca_file, folder / "uploads", apps[0].pid, env, apps)
     finally:
         for process in reversed(processes):
             stop_process(process)
