@@ -1,6 +1,6 @@
 """The last lines of `make test`: each lane's outcome and every failing test.
 
-The three lanes' logs interleave and run long; whoever reads only the end (a CI page
+The lanes' logs interleave and run long; whoever reads only the end (a CI page
 showing the tail) still sees which lane failed, and which tests, with the first line of
 each failure.
 """
@@ -9,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-LANES = ("unit", "stack", "molecule")
+LANES = ("unit", "stack", "multihost", "molecule")
 
 
 def pytest_lane(report: Path) -> list[str]:

@@ -10,6 +10,7 @@ voice files in its bucket (Debian 13 only: Debian 12's Ceph has no usable dbstor
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -90,6 +91,39 @@ def in_container(command: str, check=True) -> str:
     return podman("exec", CONTAINER, "bash", "-c", command, check=check).stdout
 
 
+def wait_for_systemd(container: str) -> None:
+    """Until systemd in `container` has booted (running, or degraded: some unit failed)."""
+    deadline, state = time.monotonic() + 120, ""
+    while time.monotonic() < deadline:
+        state = podman("exec", container, "systemctl", "is-system-running", check=False)
+        if state.stdout.strip() in ("running", "degraded"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{container}: systemd did not finish booting ({state.stdout.strip()})")
+
+
+def statuses_during(probe: list[str], action):
+    """(every HTTP status `probe` printed, `action()`'s result): `probe` is a curl that
+    prints %{http_code}, run again and again while `action` runs (at most 5000 times or
+    10 minutes)."""
+    results, stop = [], threading.Event()
+
+    def hammer():
+        deadline = time.monotonic() + 600
+        while not stop.is_set() and time.monotonic() < deadline and len(results) < 5000:
+            results.append(subprocess.run(probe, capture_output=True, text=True).stdout)
+            time.sleep(0.05)
+
+    loader = threading.Thread(target=hammer)
+    loader.start()
+    try:
+        outcome = action()
+    finally:
+        stop.set()
+        loader.join()
+    return results, outcome
+
+
 class Stack:
     def __init__(self, workdir: Path):
         self.workdir = workdir
@@ -120,12 +154,7 @@ class Stack:
         )
         self.http_port = int(podman("port", CONTAINER, "80").stdout.strip().rsplit(":", 1)[1])
         self.https_port = int(podman("port", CONTAINER, "443").stdout.strip().rsplit(":", 1)[1])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            state = in_container("systemctl is-system-running || true").strip()
-            if state in ("running", "degraded"):
-                break
-            time.sleep(0.5)
+        wait_for_systemd(CONTAINER)
         in_container("apt-get update -q >/dev/null")
         self.inventory.write_text(
             json.dumps(

@@ -6,8 +6,6 @@ import re
 import shutil
 import subprocess
 import tarfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +32,7 @@ from tests.stack.conftest import (
     S3_SECRET_KEY,
     STORAGE,
     in_container,
+    statuses_during,
 )
 
 SITE = f"https://{DOMAIN}"
@@ -243,40 +242,24 @@ def test_rate_limit_counters_are_shared_by_the_gunicorn_workers(stack, tmp_path)
 
 
 def test_a_redeploy_loses_no_request(stack):
-    results, stop = [], threading.Event()
-
-    def hammer():
-        deadline = time.monotonic() + 300
-        while not stop.is_set() and time.monotonic() < deadline and len(results) < 5000:
-            probe = subprocess.run(
-                [
-                    "curl",
-                    "-s",
-                    "--max-time",
-                    "30",
-                    "--cacert",
-                    str(stack.pebble_root_path),
-                    "--connect-to",
-                    f"{DOMAIN}:443:127.0.0.1:{stack.https_port}",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    f"{SITE}/healthz",
-                ],
-                capture_output=True,
-                text=True,
-            )
-            results.append(probe.stdout)
-            time.sleep(0.05)
-
-    loader = threading.Thread(target=hammer)
-    loader.start()
-    try:
-        output = stack.provision("redeploy", "-e", "chat_app_gunicorn_workers=3")
-    finally:
-        stop.set()
-        loader.join()
+    probe = [
+        "curl",
+        "-s",
+        "--max-time",
+        "30",
+        "--cacert",
+        str(stack.pebble_root_path),
+        "--connect-to",
+        f"{DOMAIN}:443:127.0.0.1:{stack.https_port}",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        f"{SITE}/healthz",
+    ]
+    results, output = statuses_during(
+        probe, lambda: stack.provision("redeploy", "-e", "chat_app_gunicorn_workers=3")
+    )
     assert "RUNNING HANDLER [chat_app : Restart the app]" in output
     assert len(results) > 20
     assert set(results) == {"200"}, {code: results.count(code) for code in set(results)}
