@@ -9,6 +9,7 @@ voice files in its bucket (Debian 13 only: Debian 12's Ceph has no usable dbstor
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -56,22 +57,28 @@ S3_ENDPOINT = "http://127.0.0.1:7480"
 S3_BUCKET = "natter-voice"
 S3_ACCESS_KEY = "STACKTESTACCESSKEY01"
 S3_SECRET_KEY = "stack-test-secret-key-0123456789abcdef"
-if STORAGE == "s3":
-    # What an inventory sets (inventory/production.example/group_vars/all.yml, commented).
-    EXTRA_VARS |= {
-        "object_storage_listen_address": "127.0.0.1",
+
+
+def s3_settings(endpoint: str) -> dict:
+    """What an inventory sets for voice files in the storage group's bucket at `endpoint`
+    (inventory/production.example/group_vars/all.yml, commented)."""
+    return {
         "object_storage_bucket": S3_BUCKET,
         "object_storage_access_key": S3_ACCESS_KEY,
         "object_storage_secret_key": S3_SECRET_KEY,
         "chat_app_storage_backend": "s3",
         "chat_app_uploads_accel_prefix": "/internal/s3/",
-        "chat_app_s3_endpoint_url": S3_ENDPOINT,
+        "chat_app_s3_endpoint_url": endpoint,
         "chat_app_s3_bucket": S3_BUCKET,
         "chat_app_s3_access_key_id": S3_ACCESS_KEY,
         "chat_app_s3_secret_access_key": S3_SECRET_KEY,
         "nginx_uploads_backend": "s3",
-        "nginx_uploads_s3_endpoint": S3_ENDPOINT,
+        "nginx_uploads_s3_endpoint": endpoint,
     }
+
+
+if STORAGE == "s3":
+    EXTRA_VARS |= {"object_storage_listen_address": "127.0.0.1", **s3_settings(S3_ENDPOINT)}
 GROUPS = ("db", "redis", "app", "worker", "web") + (("storage",) if STORAGE == "s3" else ())
 # The S3 variant's host starts from the RGW test image (natter-debian13 with Debian's
 # radosgw already installed): on a busy machine Ceph's ~100 MB of packages alone took
@@ -89,6 +96,37 @@ def podman(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
 
 def in_container(command: str, check=True) -> str:
     return podman("exec", CONTAINER, "bash", "-c", command, check=check).stdout
+
+
+def write_inventory(path: Path, groups: dict) -> None:
+    """An inventory of these groups ({group: {"hosts": {container: {}}}}), reached by Podman."""
+    inventory = {
+        "all": {
+            "vars": {
+                "ansible_connection": "natter_podman",
+                "ansible_python_interpreter": "/usr/bin/python3",
+            },
+            "children": groups,
+        }
+    }
+    path.write_text(json.dumps(inventory))
+
+
+def run_playbook(inventory: Path, extra_vars: dict, path: str, *extra: str) -> str:
+    """The playbook's output; on failure, an AssertionError naming each failed task."""
+    result = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), "-e", json.dumps(extra_vars), *extra, path],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if result.returncode != 0:
+        failed = re.findall(r"TASK \[[^\n]*\n(?:(?!TASK \[)[^\n]*\n)*?fatal:[^\n]*", result.stdout)
+        shown = "\n".join(failed) or result.stdout
+        raise AssertionError(f"{path} failed:\n{shown[-8000:]}\n{result.stderr[-2000:]}")
+    return result.stdout
 
 
 def wait_for_systemd(container: str) -> None:
@@ -156,43 +194,11 @@ class Stack:
         self.https_port = int(podman("port", CONTAINER, "443").stdout.strip().rsplit(":", 1)[1])
         wait_for_systemd(CONTAINER)
         in_container("apt-get update -q >/dev/null")
-        self.inventory.write_text(
-            json.dumps(
-                {
-                    "all": {
-                        "vars": {
-                            "ansible_connection": "natter_podman",
-                            "ansible_python_interpreter": "/usr/bin/python3",
-                        },
-                        "children": {group: {"hosts": {CONTAINER: {}}} for group in GROUPS},
-                    }
-                }
-            )
-        )
+        write_inventory(self.inventory, {group: {"hosts": {CONTAINER: {}}} for group in GROUPS})
         self.playbook("ansible/molecule/pebble.yml")
 
     def playbook(self, path: str, *extra: str) -> str:
-        result = subprocess.run(
-            [
-                "ansible-playbook",
-                "-i",
-                str(self.inventory),
-                "-e",
-                json.dumps(EXTRA_VARS),
-                *extra,
-                path,
-            ],
-            cwd=ROOT,
-            env=ENV,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        if result.returncode != 0:
-            raise AssertionError(
-                f"{path} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
-            )
-        return result.stdout
+        return run_playbook(self.inventory, EXTRA_VARS, path, *extra)
 
     def provision(self, label: str, *extra: str) -> str:
         started = time.monotonic()

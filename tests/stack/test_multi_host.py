@@ -29,12 +29,12 @@ from tests.stack.conftest import (
     ENV,
     EXTRA_VARS,
     IMAGE,
-    S3_ACCESS_KEY,
-    S3_BUCKET,
-    S3_SECRET_KEY,
     podman,
+    run_playbook,
+    s3_settings,
     statuses_during,
     wait_for_systemd,
+    write_inventory,
 )
 from tests.stack.test_full_stack import cookie_header, trust_pebble
 
@@ -88,48 +88,12 @@ class Hosts:
         # The gateway listens where site.yml puts it (the storage host's private address),
         # whatever the single-host S3 variant (make test-stack-s3) sets.
         shared = {k: v for k, v in EXTRA_VARS.items() if k != "object_storage_listen_address"}
-        self.extra_vars = shared | {
-            "object_storage_bucket": S3_BUCKET,
-            "object_storage_access_key": S3_ACCESS_KEY,
-            "object_storage_secret_key": S3_SECRET_KEY,
-            "chat_app_storage_backend": "s3",
-            "chat_app_uploads_accel_prefix": "/internal/s3/",
-            "chat_app_s3_endpoint_url": endpoint,
-            "chat_app_s3_bucket": S3_BUCKET,
-            "chat_app_s3_access_key_id": S3_ACCESS_KEY,
-            "chat_app_s3_secret_access_key": S3_SECRET_KEY,
-            "nginx_uploads_backend": "s3",
-            "nginx_uploads_s3_endpoint": endpoint,
-        }
-        self.inventory.write_text(
-            json.dumps(
-                {
-                    "all": {
-                        "vars": {
-                            "ansible_connection": "natter_podman",
-                            "ansible_python_interpreter": "/usr/bin/python3",
-                        },
-                        "children": groups,
-                    }
-                }
-            )
-        )
+        self.extra_vars = shared | s3_settings(endpoint)
+        write_inventory(self.inventory, groups)
         self.playbook("ansible/molecule/pebble.yml", "--limit", WEB)
 
     def playbook(self, path: str, *extra: str) -> str:
-        result = subprocess.run(
-            ["ansible-playbook", "-i", str(self.inventory), "-e", json.dumps(self.extra_vars),
-             *extra, path],  # fmt: skip
-            cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=1800,
-        )  # fmt: skip
-        if result.returncode != 0:
-            failed = re.findall(
-                r"TASK \[[^\n]*\n(?:(?!TASK \[)[^\n]*\n)*?fatal:[^\n]*", result.stdout
-            )
-            raise AssertionError(
-                f"{path} failed:\n" + "\n".join(failed)[-8000:] + result.stderr[-2000:]
-            )
-        return result.stdout
+        return run_playbook(self.inventory, self.extra_vars, path, *extra)
 
     def provision(self, label: str, *extra: str) -> str:
         started = time.monotonic()
