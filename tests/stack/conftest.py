@@ -123,9 +123,11 @@ def run_playbook(inventory: Path, extra_vars: dict, path: str, *extra: str) -> s
         timeout=1800,
     )
     if result.returncode != 0:
-        failed = re.findall(r"TASK \[[^\n]*\n(?:(?!TASK \[)[^\n]*\n)*?fatal:[^\n]*", result.stdout)
-        shown = "\n".join(failed) or result.stdout
-        raise AssertionError(f"{path} failed:\n{shown[-8000:]}\n{result.stderr[-2000:]}")
+        output, _, recap = result.stdout.partition("PLAY RECAP")
+        blocks = re.split(r"\n(?=TASK \[)", output)
+        failed = "\n".join(block for block in blocks if "fatal:" in block or "FAILED!" in block)
+        shown = (failed or output)[-8000:] + "\nPLAY RECAP" + recap
+        raise AssertionError(f"{path} failed:\n{shown}\n{result.stderr[-2000:]}")
     return result.stdout
 
 
