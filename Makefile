@@ -10,7 +10,7 @@ export MOLECULE_DISTROS ?= debian12 debian13
 # Each lane of `make test` leaves its results here for the closing summary.
 export TEST_RESULTS := $(CURDIR)/build/test-results
 
-.PHONY: deploy-setup setup test lint lint-ansible unit stack molecule test-multihost test-image test-stack-debian12 \
+.PHONY: deploy-setup setup test lint lint-ansible unit unit-then-multihost multihost stack molecule test-multihost test-image test-stack-debian12 \
 	test-stack-valkey test-stack-s3 dev up down rollback bench messages
 .DEFAULT_GOAL := help
 
@@ -41,15 +41,22 @@ messages: setup
 	pybabel extract $(PYBABEL_EXTRACT) -o app/translations/messages.pot .
 	pybabel update --no-wrap --ignore-obsolete -i app/translations/messages.pot -d app/translations
 
-# Three lanes that share only the machine: pytest without the full stack, the full stack
-# (mostly waiting on package installs and systemd in its container), and the Molecule
-# matrix. Side by side they keep CI's whole run under an hour on two cores. Hosts apart
-# (make test-multihost) does not fit beside them: see the README's "Testing".
-# The last lines name each lane's outcome and every failing test (tests/lane_summary.py).
+# Three lanes that share only the machine: pytest without the full stack and then hosts
+# apart, the single-host full stack (mostly waiting on package installs and systemd in its
+# container), and the Molecule matrix. Side by side they keep CI's whole run under an hour
+# on two cores; hosts apart waits for the unit tests so that no more than three things run
+# at once. The last lines name each lane's outcome and every failing test
+# (tests/lane_summary.py).
 test: setup lint lint-ansible
 	@rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
-	@$(MAKE) --no-print-directory -j3 --output-sync=line unit stack molecule; status=$$?; \
+	@$(MAKE) --no-print-directory -j3 --output-sync=line unit-then-multihost stack molecule; status=$$?; \
 		python -m tests.lane_summary $(TEST_RESULTS); exit $$status
+
+# Hosts apart runs even when a unit test failed: one CI run reports both.
+unit-then-multihost:
+	@$(MAKE) --no-print-directory unit; unit=$$?; \
+		$(MAKE) --no-print-directory multihost; multihost=$$?; \
+		exit $$(( unit || multihost ))
 
 lint:
 	ruff check .
@@ -71,10 +78,12 @@ unit:
 stack:
 	pytest -q tests/stack --ignore=tests/stack/test_multi_host.py --junitxml=$(TEST_RESULTS)/stack.xml
 
-# Hosts apart: six containers provisioned by site.yml (about 16-22 min alone). Run it
-# before a release and after changing the wiring, site.yml or a role's addresses.
+# Hosts apart: six containers provisioned by site.yml (tests/stack/test_multi_host.py).
+multihost:
+	pytest -q tests/stack/test_multi_host.py --junitxml=$(TEST_RESULTS)/multihost.xml
+
 test-multihost: setup
-	pytest -q tests/stack/test_multi_host.py
+	@mkdir -p $(TEST_RESULTS) && $(MAKE) --no-print-directory multihost
 
 # The full stack runs on Debian 13 in `make test`; these run it on Debian 12, with
 # Valkey instead of Redis, and with voice files in S3 on the same host's RADOS Gateway
