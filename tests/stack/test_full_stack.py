@@ -265,6 +265,25 @@ def test_a_redeploy_loses_no_request(stack):
     assert set(results) == {"200"}, {code: results.count(code) for code in set(results)}
 
 
+def test_a_running_app_listens_on_tcp_once_nginx_moves_to_another_host(stack):
+    """With Nginx elsewhere the app play adds a TCP listener to natter.socket: a host that
+    already runs gets it in the same run, and loses it when Nginx comes back."""
+    direct = "curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:8000/healthz"
+    try:
+        output = stack.playbook(
+            "site.yml", "--tags", "chat_app", "-e", "chat_app_tcp_listen=127.0.0.1:8000"
+        )
+        assert "RUNNING HANDLER [chat_app : Restart the socket and the app" in output
+        assert in_container(direct, check=False) == "200"
+    finally:
+        stack.playbook("site.yml", "--tags", "chat_app")
+    assert in_container(direct, check=False) == "000"
+    assert in_container("systemctl is-active natter.socket natter.service").split() == [
+        "active",
+        "active",
+    ]
+
+
 def test_a_new_release_then_rollback_brings_the_previous_one_back(stack, tmp_path):
     release_a = in_container("readlink /srv/natter/current").strip()
     # Release B: the same checkout plus one static file, wheels reused (no download).
