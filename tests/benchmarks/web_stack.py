@@ -239,12 +239,14 @@ def start_logged(command: list, env: dict, log_file: Path) -> subprocess.Popen:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
-def start_gunicorn(application: str, socket: Path, env: dict, log_file: Path) -> subprocess.Popen:
+def start_gunicorn(
+    application: str, socket: Path, env: dict, log_file: Path, settings: dict
+) -> subprocess.Popen:
     config = render(
         "gunicorn.conf.py.j2",
         [ROLES / "chat_app" / "templates"],
         socket.with_suffix(".conf.py"),
-        **role_defaults("chat_app"),
+        **{**role_defaults("chat_app"), **settings},
     )
     process = start_logged(
         [sys.executable, "-m", "gunicorn", "--config", str(config),
@@ -262,10 +264,12 @@ def web_stack(
     nginx_overrides: dict | None = None,
     app_overrides: dict | None = None,
     app_hosts: int = 1,
+    gunicorn_overrides: dict | None = None,
 ):
     """Starts everything in `folder`; yields a WebStack; stops every process it started.
 
-    `app_overrides` are more environment variables of the app and its worker (S3 storage).
+    `app_overrides` are more environment variables of the app and its worker (S3 storage);
+    `gunicorn_overrides`, chat_app role variables of every Gunicorn's config.
     `app_hosts` Gunicorns share the database and Redis, as app hosts do, behind one Nginx.
     """
     folder.mkdir(parents=True, exist_ok=True)
@@ -295,15 +299,16 @@ def web_stack(
         )
         migrate_database(env)
         app_sockets = [folder / f"app-{number}.sock" for number in range(1, app_hosts + 1)]
+        gunicorn = gunicorn_overrides or {}
         apps = [
-            start_gunicorn("wsgi:app", socket, env, socket.with_suffix(".log"))
+            start_gunicorn("wsgi:app", socket, env, socket.with_suffix(".log"), gunicorn)
             for socket in app_sockets
         ]
         processes += apps
         hello_socket = folder / "hello.sock"
         processes.append(
             start_gunicorn(
-                "tests.benchmarks.hello_app:app", hello_socket, env, folder / "hello.log"
+                "tests.benchmarks.hello_app:app", hello_socket, env, folder / "hello.log", gunicorn
             )
         )
         processes.append(
