@@ -117,7 +117,7 @@ KEEP_LONG_GUNICORN = {"chat_app_gunicorn_keepalive": 180}
 
 @pytest.mark.parametrize("keepalive", [16, 0])
 def test_nginx_keeps_connections_to_the_app_hosts_for_later_requests(tmp_path, keepalive):
-    """With the role's keepalive a burst of requests leaves Nginx's connections to the app
+    """With keepalive on (16), a burst of requests leaves Nginx's connections to the app
     hosts open for the next ones; with 0, each request had its own and none is left."""
     nginx = {**KEEP_LONG_NGINX, "nginx_app_keepalive": keepalive}
     with web_stack(tmp_path, nginx_overrides=nginx, app_hosts=2,
