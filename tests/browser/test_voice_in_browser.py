@@ -53,7 +53,11 @@ def test_a_recorded_voice_message_plays_on_the_other_side(server, speech_wav, tm
     assert audio.rms_dbfs(m4a) > -40
     same = audio.envelope_correlation(m4a, speech_wav)
     different = audio.envelope_correlation(m4a, other)
-    assert same > 0.8, (same, different)
+    # Which 3 s of the looping source get recorded depends on when recording starts; one
+    # such excerpt (CI, a busy machine) scored 0.96 raw and 0.80 as m4a against its source,
+    # 0.31 against the other sentence. The margin over the other sentence is what shows
+    # the voice is the one recorded.
+    assert same > 0.7, (same, different)
     assert same > different + 0.3, (same, different)
 
 
