@@ -128,11 +128,35 @@ def _devtools_port(port_file: Path, process: subprocess.Popen) -> int:
 
 
 def register(page, base_url: str, username: str, password: str = "long password") -> None:
+    trail = _Trail(page)
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[value=register]")
-    page.wait_for_url("**/chat")
+    try:
+        page.wait_for_url("**/chat")
+    except Exception as error:
+        raise AssertionError(f"sign-up of {username} never reached /chat: {trail}") from error
+
+
+class _Trail:
+    """What a page met, for a failure's message: each request with its outcome (an answer's
+    status, a failure, or still pending), console lines, and the error the page shows."""
+
+    def __init__(self, page):
+        self.page, self.requests, self.console = page, {}, []
+        page.on("request", lambda request: self.requests.setdefault(request, "pending"))
+        page.on("response", lambda answer: self.requests.update({answer.request: answer.status}))
+        page.on("requestfailed", lambda request: self.requests.update({request: request.failure}))
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+
+    def __str__(self) -> str:
+        try:
+            shown = self.page.evaluate("() => document.querySelector('[role=alert]')?.innerText")
+        except Exception as unreadable:
+            shown = f"(unreadable: {unreadable})"
+        requests = [f"{r.method} {r.url} -> {outcome}" for r, outcome in self.requests.items()]
+        return f"at {self.page.url}; shown {shown!r}; requests {requests}; console {self.console}"
 
 
 def start_conversation(page, *participants: str) -> None:
