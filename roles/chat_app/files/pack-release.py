@@ -1,6 +1,7 @@
 """Packs a checkout as a release, on the controller (any Linux or macOS, Python only).
 
-A reproducible tarball of the tracked files (its hash is the release id) and, for each
+A reproducible tarball of what a host runs (RELEASE_PATHS, tracked or new but not ignored;
+its hash is the release id) and, for each
 target Python given (3.11 for Debian 12, 3.13 for Debian 13), the x86_64 CPython wheels of
 requirements/py<X.Y>.lock (one tar per Python), so the host installs with no access to a
 package index.
@@ -18,11 +19,15 @@ import tarfile
 from pathlib import Path
 
 WHEEL_PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64"]
+# What a host runs. The rest of the checkout (docs, tests, roles) stays out, so that a
+# screenshot rewritten by a test run does not make a new release.
+RELEASE_PATHS = ["app", "wsgi.py", "requirements", "pyproject.toml", "babel.cfg"]
 
 
 def tracked_files(source: Path) -> list[str]:
     listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+         *RELEASE_PATHS],
         cwd=source, check=True, capture_output=True,
     ).stdout  # fmt: skip
     return sorted({name for name in listing.decode().split("\0") if name})
