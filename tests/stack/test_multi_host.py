@@ -53,6 +53,7 @@ WEB, APP1, APP2, WORKER, DATA, STORAGE = HOSTS
 # the single-host S3 stack does.
 RGW_IMAGE = "localhost/natter-s3-rgw"
 SITE = f"https://{DOMAIN}"
+APP_PORT = 8000  # natter_app_port in group_vars/all/wiring.yml
 pytestmark = pytest.mark.timeout(2700)
 
 
@@ -215,6 +216,14 @@ def test_hosts_apart_serve_one_chat_and_survive_an_app_host_stopping(hosts, tmp_
         assert status == 200, page
         assert page["messages"][-1]["content"] == f"m{number}"
     run_in(APP1, "systemctl start natter.socket natter.service")
+    # Back in service: it answers the web host on its private address again.
+    health = f"http://{hosts.address(APP1)}:{APP_PORT}/healthz"
+    answers = (
+        f"python3 -c \"import urllib.request; urllib.request.urlopen('{health}', timeout=10)\""
+    )
+    wait_until(
+        lambda: run_in(WEB, answers, check=False).returncode == 0, f"{APP1} to serve again", 180
+    )
 
 
 def test_voice_recorded_in_chromium_plays_from_the_storage_host(hosts, speech_wav):
