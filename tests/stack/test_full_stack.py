@@ -138,6 +138,8 @@ def test_voice_recorded_in_the_browser_plays_and_nginx_serves_it(stack, speech_w
     rules = f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1:{stack.https_port}"
     with chromium(speech_wav, [rules], nss_setup=trust_pebble(stack.pebble_root_path)) as browser:
         alice_context, bob_context, mallory_context = (browser.new_context() for _ in range(3))
+        for context in (alice_context, bob_context, mallory_context):  # the lanes beside it
+            context.set_default_timeout(90_000)  # load the machine (a CI sign-up missed 30 s)
         alice, bob, mallory = (c.new_page() for c in (alice_context, bob_context, mallory_context))
         for page, name in ((alice, "alice"), (bob, "bob"), (mallory, "mallory")):
             register(page, SITE, name)
