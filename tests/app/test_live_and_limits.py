@@ -6,6 +6,7 @@ import time
 
 import redis
 import requests
+from urllib3.util.retry import Retry
 
 # Generous: a request must answer, but a busy machine may take its time (never a hang).
 TIMEOUT = 30
@@ -21,6 +22,11 @@ class HttpUser:
         # override `verify` (requests lets the environment win over the session).
         self.http.trust_env = False
         self.http.verify = verify
+        # As browsers do (RFC 9110, 9.2.2): a GET on a kept connection that the server closed
+        # just then (Gunicorn drops idle ones after 2 s) is sent again; a POST never is.
+        retry = Retry(total=2, connect=2, read=2, status=0, backoff_factor=0)
+        self.http.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
+        self.http.mount("https://", requests.adapters.HTTPAdapter(max_retries=retry))
         self.http.headers.update(headers or {})
         self.username = username
         self.token = self.http.get(f"{base_url}/api/auth/csrf", timeout=TIMEOUT).json()[
