@@ -28,8 +28,9 @@ class HttpUser:
         retry = Retry(
             total=2, connect=2, read=2, status=0, backoff_factor=0, respect_retry_after_header=False
         )
-        self.http.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
-        self.http.mount("https://", requests.adapters.HTTPAdapter(max_retries=retry))
+        adapter = requests.adapters.HTTPAdapter(max_retries=retry)
+        for scheme in ("http://", "https://"):
+            self.http.mount(scheme, adapter)
         self.http.headers.update(headers or {})
         self.username = username
         self.token = self.http.get(f"{base_url}/api/auth/csrf", timeout=TIMEOUT).json()[

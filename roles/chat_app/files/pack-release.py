@@ -1,10 +1,9 @@
 """Packs a checkout as a release, on the controller (any Linux or macOS, Python only).
 
 A reproducible tarball of what a host runs (RELEASE_PATHS, tracked or new but not ignored;
-its hash is the release id) and, for each
-target Python given (3.11 for Debian 12, 3.13 for Debian 13), the x86_64 CPython wheels of
-requirements/py<X.Y>.lock (one tar per Python), so the host installs with no access to a
-package index.
+its hash is the release id) and, for each target Python given (3.11 for Debian 12, 3.13
+for Debian 13), the x86_64 CPython wheels of requirements/py<X.Y>.lock (one tar per
+Python), so the host installs with no access to a package index.
 Prints JSON for Ansible. Usage: pack-release.py <checkout> X.Y [X.Y ...]
 """
 
