@@ -1,5 +1,6 @@
 """Headless Debian Chromium driven by Playwright, with a fake microphone playing a WAV."""
 
+import logging
 import os
 import shutil
 import struct
@@ -10,6 +11,7 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -128,7 +130,7 @@ def _devtools_port(port_file: Path, process: subprocess.Popen) -> int:
 
 
 def register(page, base_url: str, username: str, password: str = "long password") -> None:
-    trail = _Trail(page)
+    trail = PageTrail(page)
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
@@ -139,9 +141,10 @@ def register(page, base_url: str, username: str, password: str = "long password"
         raise AssertionError(f"sign-up of {username} never reached /chat: {trail}") from error
 
 
-class _Trail:
-    """What a page met, for a failure's message: each request with its outcome (an answer's
-    status, a failure, or still pending), console lines, and the error the page shows."""
+class PageTrail:
+    """What a page met from now on, for a failure's message: each request with its outcome
+    (an answer's status, Chromium's network error, or still pending), console lines, and
+    the error the page shows."""
 
     def __init__(self, page):
         self.page, self.requests, self.console = page, {}, []
@@ -149,6 +152,14 @@ class _Trail:
         page.on("response", lambda answer: self.requests.update({answer.request: answer.status}))
         page.on("requestfailed", lambda request: self.requests.update({request: request.failure}))
         page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+
+    def failures(self) -> list[str]:
+        """The requests that got no answer: Chromium's error (net::ERR_...) for each."""
+        return [
+            f"{request.method} {request.url} -> {outcome}"
+            for request, outcome in self.requests.items()
+            if isinstance(outcome, str) and outcome != "pending"
+        ]
 
     def __str__(self) -> str:
         try:
@@ -207,12 +218,36 @@ NEWEST_VOICE_HAS_M4A = """async () => {
 }"""
 
 
+# A poll whose fetch failed in the network is tried again, as the chat page's own polling
+# does; this many in a row fail the wait.
+NETWORK_FAILURES_IN_A_ROW = 3
+
+
 def wait_until_transcoded(page, timeout: float = 120.0) -> None:
     """Waits, through the page's own session and the JSON API, until the newest voice
-    message of the first conversation names an m4a (so a tap then plays the m4a)."""
-    # page.evaluate awaits the promise; wait_for_function would take it as truthy.
+    message of the first conversation names an m4a (so a tap then plays the m4a).
+
+    A poll that fails in the network ("Failed to fetch") counts as "not yet" and is
+    logged (a warning, with Chromium's error), so a one-off drop does not fail the voice
+    test while a lasting one still does.
+    """
+    trail = PageTrail(page)
     deadline = time.monotonic() + timeout
-    while not page.evaluate(NEWEST_VOICE_HAS_M4A):
+    failed_in_a_row = 0
+    while True:
+        # page.evaluate awaits the promise; wait_for_function would take it as truthy.
+        try:
+            if page.evaluate(NEWEST_VOICE_HAS_M4A):
+                return
+            failed_in_a_row = 0
+        except PlaywrightError as error:
+            if "Failed to fetch" not in str(error):
+                raise
+            failed_in_a_row += 1
+            seen = f"a poll failed in the network: {trail.failures()}"
+            if failed_in_a_row >= NETWORK_FAILURES_IN_A_ROW:
+                raise AssertionError(f"{failed_in_a_row} polls in a row: {seen}") from error
+            logging.getLogger(__name__).warning(seen)
         if time.monotonic() > deadline:
             raise AssertionError(f"the voice message has no m4a after {timeout} s")
         time.sleep(0.25)

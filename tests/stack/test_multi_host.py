@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -226,9 +227,20 @@ def test_hosts_apart_serve_one_chat_and_survive_an_app_host_stopping(hosts, tmp_
     )
 
 
+@contextmanager
+def web_log_on_failure():
+    """A failure's message ends with what the web host's Nginx logged up to then."""
+    try:
+        yield
+    except Exception as error:
+        logged = run_in(WEB, "tail -n 40 /var/log/nginx/error.log", check=False).stdout
+        raise AssertionError(f"{error}\n--- the web host's Nginx error log:\n{logged}") from error
+
+
 def test_voice_recorded_in_chromium_plays_from_the_storage_host(hosts, speech_wav):
     rules = f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1:{hosts.https_port}"
-    with chromium(speech_wav, [rules], nss_setup=trust_pebble(hosts.pebble_root)) as browser:
+    pebble = trust_pebble(hosts.pebble_root)
+    with web_log_on_failure(), chromium(speech_wav, [rules], nss_setup=pebble) as browser:
         alice_context, bob_context = browser.new_context(), browser.new_context()
         for context in (alice_context, bob_context):  # the lanes beside it load the machine
             context.set_default_timeout(90_000)
