@@ -93,8 +93,7 @@ def list_messages():
     conversation = conversations.get_for_participant(conversation_id, current_user)
     # Read before the page: a change saved in between is then in both, never in neither.
     following_from = changes.latest_id() if changes_after is None else changes_after
-    found = history.page(conversation, after_id, before_id, limit)
-    body = {"messages": heard.attach([messages.serialize(m) for m in found])}
+    body = {"messages": history.page(conversation, after_id, before_id, limit)}
     if changes_after is not None:
         body["changes"] = changes.in_conversation(conversation.id, changes_after)
         following_from = changes.cursor(body["changes"], changes_after)

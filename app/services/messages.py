@@ -70,12 +70,21 @@ def commit_change(message: ChatMessage) -> None:
 
 
 def serialize(message: ChatMessage) -> dict:
+    return _fields(message, message.sender.username, message.sender.shown_name)
+
+
+def serialize_row(row) -> dict:
+    """The same from a row of history.PAGE_ROWS: a message's columns and its sender's names."""
+    return _fields(row, row.sender_username, row.sender_display_name or row.sender_username)
+
+
+def _fields(message, sender_username: str, sender_display_name: str) -> dict:
     return {
         "id": message.id,
         "conversation_id": message.conversation_id,
-        "sender": message.sender.username,
+        "sender": sender_username,
         "sender_id": message.sender_id,
-        "sender_display_name": message.sender.shown_name,
+        "sender_display_name": sender_display_name,
         "type": message.type,
         # A transcode that finished during a recall may have written content back.
         "content": "" if message.recalled_at else message.content,
