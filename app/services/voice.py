@@ -9,11 +9,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
-from app.models import ChatMessage, Conversation, User, utcnow
-from app.services import conversations, media, messages, metrics, storage
+from app.models import ChatMessage, Conversation, ConversationParticipant, User, utcnow
+from app.services import media, messages, metrics, storage
 from app.services.errors import N_, InvalidInput, ServiceError, UnsupportedMedia
 from app.services.storage import naming
 
@@ -87,14 +88,29 @@ def storage_of(message: ChatMessage, settings):
     return storage.backend(settings, message.storage or "local")
 
 
+# A voice file's first request asks this (later ones Nginx answers from its kept decision):
+# the message's backend if the listener takes part in its conversation, in one query.
+LISTENERS_STORAGE = (
+    db.select(ChatMessage.storage)
+    .join(
+        ConversationParticipant,
+        ConversationParticipant.conversation_id == ChatMessage.conversation_id,
+    )
+    .where(
+        ChatMessage.media_key == bindparam("media_key"),
+        ConversationParticipant.user_id == bindparam("user_id"),
+    )
+)
+
+
 def storage_for_listener(media_key: str, user_id: int, settings):
     """The backend of the voice message with this key if the user may hear it, else None."""
-    message = db.session.execute(
-        db.select(ChatMessage).filter_by(media_key=media_key)
-    ).scalar_one_or_none()
-    if message is None or not conversations.is_participant(message.conversation_id, user_id):
+    found = db.session.execute(
+        LISTENERS_STORAGE, {"media_key": media_key, "user_id": user_id}
+    ).one_or_none()
+    if found is None:
         return None
-    return storage_of(message, settings)
+    return storage.backend(settings, found.storage or "local")
 
 
 def sweep_orphans(settings, older_than: timedelta) -> list[str]:
