@@ -82,8 +82,6 @@ def state(app, folder) -> tuple:
     return users, texts, files
 
 
-# The migrations' env.py (Flask-Migrate's template) still calls get_engine.
-@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
 def test_an_archive_restores_everything_and_bad_archives_change_nothing(tmp_path):
     old = migrated_app(tmp_path / "old")
     alice, bob = ApiClient(old.test_client()), ApiClient(old.test_client())

@@ -22,7 +22,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 
 from app import create_app
-from app.routes.main import ACCESS_CHECK_HEADER
+from app.routes.main import ACCESS_CHECK_HEADER, VOICE_TARGET_HEADER
 from tests.benchmarks import hello_app
 from tests.benchmarks.bench_transcode import make_clip
 from tests.benchmarks.report import BenchmarkError, median
@@ -48,7 +48,7 @@ ACROSS_PARTS = [
     ("the user load (one query)", "app/services/sessions.py", "user_for"),
     ("the rate limiter's checks", "flask_limiter/_extension.py", "_check_request_limit"),
     ("all SQL (through SQLAlchemy's ORM)", "sqlalchemy/orm/session.py", "_execute_internal"),
-    ("serializing messages", "app/services/messages.py", "serialize"),
+    ("serializing messages", "app/services/messages.py", "serialize_row"),
     ("JSON encoding", "flask/json/provider.py", "response"),
 ]
 
@@ -75,11 +75,21 @@ def natter_requests(folder: Path) -> dict:
     messages = f"/api/chat/messages?conversation_id={chat}"
     check = {ACCESS_CHECK_HEADER: "1"}
     voice_id, voice_url = voice.get_json()["id"], voice.get_json()["url_m4a"]
-    return {
+    requests = {
         "empty poll": lambda: api.get(f"{messages}&after_id={voice_id}"),
         "50-message page": lambda: api.get(f"{messages}&before_id={voice_id}"),
         "voice access check": lambda: api.get(voice_url, headers=check),
     }
+    expected = {
+        "empty poll": lambda answer: answer.get_json()["messages"] == [],
+        "50-message page": lambda answer: len(answer.get_json()["messages"]) == 50,
+        "voice access check": lambda answer: VOICE_TARGET_HEADER in answer.headers,
+    }
+    for name, request in requests.items():  # profiling an error page would prove nothing
+        answer = request()
+        if answer.status_code != 200 or not expected[name](answer):
+            raise BenchmarkError(f"{name}: {answer.status_code} {answer.get_data(as_text=True)}")
+    return requests
 
 
 def all_requests(folder: Path) -> dict:
@@ -144,11 +154,13 @@ def report(measured: dict[str, tuple[float, pstats.Stats]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def measure(folder: Path) -> dict[str, tuple[float, pstats.Stats]]:
+    return {name: (plain_ms(call), profiled(call)) for name, call in all_requests(folder).items()}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="natter-profile-") as folder:
-        requests = all_requests(Path(folder))
-        measured = {name: (plain_ms(call), profiled(call)) for name, call in requests.items()}
-    text = report(measured)
+        text = report(measure(Path(folder)))
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(text)
     print(text.split("\n== ")[0])
