@@ -83,8 +83,11 @@ def forget(store, name: str) -> None:
         log.error("voice file %s is orphaned: storage unreachable while removing it", name)
 
 
-def storage_of(message: ChatMessage, settings):
-    """The backend holding this message's files (NULL: local, from before the choice)."""
+def storage_of(message, settings):
+    """The backend holding this message's files (NULL: local, from before the choice).
+
+    `message` is a ChatMessage or a row holding its `storage` column.
+    """
     return storage.backend(settings, message.storage or "local")
 
 
@@ -108,9 +111,7 @@ def storage_for_listener(media_key: str, user_id: int, settings):
     found = db.session.execute(
         LISTENERS_STORAGE, {"media_key": media_key, "user_id": user_id}
     ).one_or_none()
-    if found is None:
-        return None
-    return storage.backend(settings, found.storage or "local")
+    return None if found is None else storage_of(found, settings)
 
 
 def sweep_orphans(settings, older_than: timedelta) -> list[str]:

@@ -18,6 +18,7 @@ def test_text_round_trip_between_two_users(api_for):
 
     messages = bob.messages(conversation_id).get_json()["messages"]
     assert [(m["sender"], m["content"]) for m in messages] == [("alice", "hello bob")]
+    assert messages[0]["sender_display_name"] == "alice"  # no display name: the username
     assert set(messages[0]) == {
         "id", "conversation_id", "sender", "sender_id", "sender_display_name", "type", "content",
         "created_at", "edited_at", "recalled_at",
