@@ -75,7 +75,12 @@ class ConversationParticipant(db.Model):
 class ChatMessage(db.Model):
     __tablename__ = "chat_messages"
     # Polls ask "messages of conversation C with id > N": one range scan of this index.
-    __table_args__ = (Index("ix_chat_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_chat_messages_conversation_id_id", "conversation_id", "id"),
+        # A send repeated with its client's key finds the stored message here, and two
+        # repeats racing each other cannot both insert (NULL keys never collide).
+        Index("ix_chat_messages_sender_id_client_id", "sender_id", "client_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
@@ -95,6 +100,13 @@ class ChatMessage(db.Model):
     # Set when its sender recalled it: the content is emptied, a voice message's files
     # removed, and everyone sees "recalled" in its place.
     recalled_at: Mapped[datetime | None] = mapped_column()
+    # The key the sender's client made for this send (a UUID), so a retry of a send whose
+    # answer was lost finds this message instead of posting a second. Kept as long as the
+    # message; NULL for sends without one (and messages from before keys).
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    # SHA-256 of what was sent with that key (conversation, type, text or file bytes): a
+    # repeat must match it; the text itself may have been edited since.
+    client_digest: Mapped[str | None] = mapped_column(String(64))
 
     sender: Mapped[User] = relationship()
 

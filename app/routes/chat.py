@@ -106,8 +106,10 @@ def post_message():
     body = json_body()
     conversation_id = int_value(body.get("conversation_id"), "conversation_id")
     conversation = conversations.get_for_participant(conversation_id, current_user)
-    message = messages.post_text(conversation, current_user, body.get("content"))
-    return jsonify(messages.serialize(message)), 201
+    message, created = messages.post_text(
+        conversation, current_user, body.get("content"), body.get("client_id")
+    )
+    return jsonify(messages.serialize(message)), 201 if created else 200
 
 
 @bp.put("/messages/<message_id>/heard")
@@ -148,10 +150,13 @@ def upload_audio():
         raise InvalidInput(N_("attach the recording as the multipart field 'file'"))
     voice.parse_client_duration(request.form.get("duration"))
     settings = current_app.config["SETTINGS"]
-    message = voice.receive(upload, conversation, current_user, settings)
-    jobs.dispatch(message.id)
-    db.session.refresh(message)
-    return jsonify(voice.upload_response(message)), 201
+    message, created = voice.receive(
+        upload, conversation, current_user, settings, request.form.get("client_id")
+    )
+    if created:  # a repeat's transcode was dispatched by the send that stored it
+        jobs.dispatch(message.id)
+        db.session.refresh(message)
+    return jsonify(voice.upload_response(message)), 201 if created else 200
 
 
 @bp.get("/events")

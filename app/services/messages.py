@@ -1,15 +1,30 @@
 """Chat messages: posting text, publishing new and changed messages."""
 
+from sqlalchemy.exc import IntegrityError
+
 from app.extensions import db
 from app.models import ChatMessage, Conversation, MessageChange, User
-from app.services import conversations, events
+from app.services import client_keys, conversations, events
 from app.services.errors import N_, InvalidInput, Nn_
 
 MAX_TEXT_LENGTH = 4000
 
 
-def post_text(conversation: Conversation, sender: User, content: object) -> ChatMessage:
-    return create(conversation, sender, "text", valid_text(content))
+def post_text(
+    conversation: Conversation, sender: User, content: object, client_id: object = None
+) -> tuple[ChatMessage, bool]:
+    """(the message, True if stored now; False: a repeat of a send already stored)."""
+    text = valid_text(content)
+    key = client_keys.parse(client_id)
+    digest = client_keys.digest(conversation.id, "text", [text.encode()])
+    sender_id = sender.id  # read now: a refused commit leaves `sender` unreadable
+    found = client_keys.stored(sender_id, key, digest)
+    if found is not None:
+        return found, False
+    try:
+        return create(conversation, sender, "text", text, client_id=key, client_digest=digest), True
+    except IntegrityError as error:
+        return client_keys.race_winner(error, sender_id, key, digest), False
 
 
 def valid_text(content: object) -> str:
@@ -35,6 +50,8 @@ def create(
     media_key: str | None = None,
     transcode_state: str | None = None,
     storage: str | None = None,
+    client_id: str | None = None,
+    client_digest: str | None = None,
 ) -> ChatMessage:
     message = ChatMessage(
         conversation_id=conversation.id,
@@ -44,6 +61,8 @@ def create(
         media_key=media_key,
         transcode_state=transcode_state,
         storage=storage,
+        client_id=client_id,
+        client_digest=client_digest if client_id else None,
     )
     db.session.add(message)
     db.session.commit()
@@ -91,6 +110,8 @@ def _fields(message, sender_username: str, sender_display_name: str) -> dict:
         "created_at": message.created_at.isoformat() + "Z",
         "edited_at": _timestamp(message.edited_at),
         "recalled_at": _timestamp(message.recalled_at),
+        # The sender's page matches its "sending…" bubble to the message by this key.
+        "client_id": message.client_id,
     }
 
 

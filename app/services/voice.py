@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import bindparam
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, ConversationParticipant, User, utcnow
-from app.services import media, messages, metrics, storage
+from app.services import client_keys, media, messages, metrics, storage
 from app.services.errors import N_, InvalidInput, ServiceError, UnsupportedMedia
 from app.services.storage import naming
 
@@ -37,13 +37,44 @@ def chat_dir(settings) -> Path:
     return storage.backend(settings).scratch_dir
 
 
-def receive(upload, conversation: Conversation, sender: User, settings) -> ChatMessage:
-    """Save and check an uploaded recording; the message starts out playing the raw file."""
-    key = naming.new_key()
+def receive(
+    upload, conversation: Conversation, sender: User, settings, client_id: object = None
+) -> tuple[ChatMessage, bool]:
+    """Save and check an uploaded recording; the message starts out playing the raw file.
+
+    (the message, True if stored now; False: a repeat of an upload already stored, found by
+    its client key before anything is written).
+    """
+    key = client_keys.parse(client_id)
+    sent_digest = client_keys.digest(conversation.id, "audio", upload_chunks(upload))
+    sender_id = sender.id  # read now: a refused commit leaves `sender` unreadable
+    found = client_keys.stored(sender_id, key, sent_digest)
+    if found is not None:
+        return found, False
+    media_key = naming.new_key()
     store = storage.backend(settings)
+    raw, info = store_upload(upload, store, media_key, settings)
+    content = voice_content(raw, None, None, info.duration)
+    try:
+        message = messages.create(
+            conversation, sender, "audio", json.dumps(content), media_key,
+            transcode_state="pending", storage=settings.storage_backend,
+            client_id=key, client_digest=sent_digest,
+        )  # fmt: skip
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        forget(store, raw)  # the commit failed: no message points at the file
+        if key is None or not isinstance(error, IntegrityError):
+            raise
+        return client_keys.race_winner(error, sender_id, key, sent_digest), False
+    return message, True
+
+
+def store_upload(upload, store, media_key: str, settings) -> tuple[str, media.Probe]:
+    """Writes the upload, probes it and stores it as the raw file: (its name, its probe)."""
     folder = store.scratch_dir
     ensure_room(folder, upload_size(upload), settings)
-    incoming = folder / naming.incoming_name(key)
+    incoming = folder / naming.incoming_name(media_key)
     try:
         upload.save(incoming)
     except OSError as error:
@@ -56,23 +87,14 @@ def receive(upload, conversation: Conversation, sender: User, settings) -> ChatM
     except media.MediaError as error:
         incoming.unlink(missing_ok=True)
         raise UnsupportedMedia(str(error)) from None  # media marks its messages with N_
-    raw = naming.raw_name(key, info.raw_extension)
+    raw = naming.raw_name(media_key, info.raw_extension)
     metrics.UPLOADS.inc()
     metrics.UPLOAD_BYTES.inc(incoming.stat().st_size)
     try:
         store.save(raw, incoming)  # consumes `incoming`, stored or not
     finally:
         incoming.unlink(missing_ok=True)
-    content = voice_content(raw, None, None, info.duration)
-    try:
-        return messages.create(
-            conversation, sender, "audio", json.dumps(content), key,
-            transcode_state="pending", storage=settings.storage_backend,
-        )  # fmt: skip
-    except SQLAlchemyError:
-        db.session.rollback()
-        forget(store, raw)  # the commit failed: no message points at the file
-        raise
+    return raw, info
 
 
 def forget(store, name: str) -> None:
@@ -135,6 +157,16 @@ def sweep_orphans(settings, older_than: timedelta) -> list[str]:
         store.delete(name)
         log.warning("removed orphaned voice file %s", name)
     return removed
+
+
+def upload_chunks(upload, chunk_bytes: int = 1 << 20):
+    """The uploaded file's bytes in chunks, leaving its stream where it was."""
+    stream = upload.stream
+    position = stream.tell()
+    stream.seek(0)
+    while chunk := stream.read(chunk_bytes):
+        yield chunk
+    stream.seek(position)
 
 
 def upload_size(upload) -> int:

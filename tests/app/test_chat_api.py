@@ -21,7 +21,7 @@ def test_text_round_trip_between_two_users(api_for):
     assert messages[0]["sender_display_name"] == "alice"  # no display name: the username
     assert set(messages[0]) == {
         "id", "conversation_id", "sender", "sender_id", "sender_display_name", "type", "content",
-        "created_at", "edited_at", "recalled_at",
+        "created_at", "edited_at", "recalled_at", "client_id",
     }  # fmt: skip
 
 

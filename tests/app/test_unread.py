@@ -110,7 +110,7 @@ def seed(app, conversation_id: int, sender: str, count: int) -> list[int]:
     with app.app_context():
         user = db.session.execute(db.select(User).filter_by(username=sender)).scalar_one()
         conversation = db.session.get(Conversation, conversation_id)
-        return [messages.post_text(conversation, user, f"m{n}").id for n in range(count)]
+        return [messages.post_text(conversation, user, f"m{n}")[0].id for n in range(count)]
 
 
 def test_paging_back_through_200_messages_has_no_duplicates_or_gaps(app, api_for):
