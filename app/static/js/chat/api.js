@@ -13,7 +13,8 @@ export function csrfToken() {
   return document.querySelector('meta[name="csrf-token"]').content;
 }
 
-export async function api(path, { method = "GET", body } = {}) {
+/** `timeoutMs`: give up on an answer after this long (then status 0, as a network failure). */
+export async function api(path, { method = "GET", body, timeoutMs } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -24,11 +25,18 @@ export async function api(path, { method = "GET", body } = {}) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
+      signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
     });
   } catch {
     throw new ApiError(0, _("The network connection failed."), "network");
   }
-  const data = await response.json().catch(() => ({}));
+  let data = {};
+  try {
+    data = await response.json();
+  } catch {
+    // A success whose body broke off is an answer that did not come.
+    if (response.ok) throw new ApiError(0, _("The network connection failed."), "network");
+  }
   if (!response.ok) {
     // A proxy's 502/503/504 page has no JSON: say what it means rather than a number.
     const fallback =

@@ -9,6 +9,7 @@ import { LiveFeed } from "./live.js";
 import { addMessageActions, recalledBody } from "./message-actions.js";
 import { MessageList, PAGE_SIZE } from "./message-list.js";
 import { splitNames } from "./names.js";
+import { Outbox } from "./outbox.js";
 import { ConnectionStatus, isPhoneLayout, showEmptyStates } from "./page-states.js";
 import { attachPeopleSearch } from "./people-search.js";
 
@@ -137,6 +138,7 @@ async function openConversation(conversation) {
   data.messages.forEach((message) => live.seen(message));
   live.followChangesFrom(data.last_change_id);
   messageList.showLatest(data.messages);
+  outbox.waitingIn(conversation.id).forEach((entry) => messageList.addWaiting(entry));
   // The history may predate an event that came meanwhile (a transcode finishing): replay them.
   if (state.arriving === arriving) state.arriving = null;
   arriving.forEach(({ message, updateOnly }) => deliver(message, updateOnly));
@@ -197,23 +199,29 @@ document.getElementById("new-conversation").addEventListener("submit", async (ev
 });
 
 const textComposer = new Composer(textForm, textForm.content);
-textForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const content = textForm.content.value;
-  if (!content.trim() || !state.current) return;
-  try {
-    const message = await api("/api/chat/messages", {
-      method: "POST",
-      body: { conversation_id: state.current.id, content },
-    });
-    textComposer.clear();
-    showError(sendError, "");
+const outbox = new Outbox({
+  onSent: (message) => {
     live.seen(message);
     conversationList.receive(message);
     renderMessage(message);
-  } catch (failure) {
+  },
+  onFailed: (entry, failure) => {
+    // The server refused it (a 4xx): the text goes back to the field if that is empty.
+    if (entry.conversationId === state.current?.id) messageList.dropWaiting(entry.clientId);
+    if (!textForm.content.value) textForm.content.value = entry.content;
+    textComposer.fit();
     showError(sendError, failure.message);
-  }
+  },
+});
+textForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const content = textForm.content.value;
+  if (!content.trim() || !state.current) return;
+  // Shown as "sending…" now, and sent (again, with the same key) until the server answers.
+  const entry = outbox.send(state.current.id, content);
+  textComposer.clear();
+  showError(sendError, "");
+  messageList.addWaiting(entry);
 });
 
 document.getElementById("logout").addEventListener("click", async () => {
@@ -273,7 +281,10 @@ live.addEventListener("conversation_read", (event) => conversationList.applyRead
 let previousMode = null;
 live.addEventListener("mode", (event) => {
   // Back on the stream after a break: counts may have moved meanwhile.
-  if (event.detail === "live" && previousMode && previousMode !== "live") loadConversations();
+  if (event.detail === "live" && previousMode && previousMode !== "live") {
+    loadConversations();
+    outbox.retryNow();
+  }
   previousMode = event.detail;
 });
 document.addEventListener("visibilitychange", readIfOnScreen);

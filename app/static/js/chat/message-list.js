@@ -23,6 +23,7 @@ export class MessageList {
     this.renderBody = renderBody;
     this.loadOlder = loadOlder;
     this.rendered = new Map();
+    this.waiting = new Map(); // client id -> the "sending…" item of a message not yet stored
     this.decorate = decorate ?? (() => {});
     this.generation = 0;
     this.hasMore = false;
@@ -43,6 +44,7 @@ export class MessageList {
     this.generation += 1;
     this.rendered.forEach((item) => item.voicePlayer?.destroy());
     this.rendered.clear();
+    this.waiting.clear();
     this.element.replaceChildren();
     this.hasMore = false;
     this.loading = false;
@@ -75,8 +77,39 @@ export class MessageList {
     this.scrolled();
   }
 
+  /** A message this page is sending (an Outbox entry): shown as "sending…" until stored. */
+  addWaiting(entry) {
+    const stored = [...this.rendered.values()].some((item) => item.dataset.clientId === entry.clientId);
+    if (stored || this.waiting.has(entry.clientId)) return;
+    const item = document.createElement("li");
+    item.className = "mine waiting";
+    item.dataset.clientId = entry.clientId;
+    item.dataset.createdAt = entry.createdAt;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const state = document.createElement("span");
+    state.className = "sending";
+    state.setAttribute("role", "status");
+    state.textContent = _("Sending…");
+    meta.append(state);
+    const body = document.createElement("div");
+    body.className = "body";
+    body.textContent = entry.content;
+    item.append(meta, body);
+    this.waiting.set(entry.clientId, item);
+    this.element.append(item);
+    this.scrollToLatest();
+  }
+
+  /** The server refused a message this page was sending: its "sending…" item goes. */
+  dropWaiting(clientId) {
+    this.waiting.get(clientId)?.remove();
+    this.waiting.delete(clientId);
+  }
+
   /** A new message (live, or sent here), or a changed one (a transcode finished). */
   add(message) {
+    if (message.client_id) this.dropWaiting(message.client_id);
     const existing = this.rendered.get(message.id);
     if (existing?.voicePlayer && !message.recalled_at) {
       // A voice message's files changed: keep its player (and playback), new sources.
@@ -90,11 +123,14 @@ export class MessageList {
       existing.replaceWith(item);
       return;
     }
-    const last = this.element.lastElementChild;
+    // Stored messages go above those still sending (which are the newest).
+    const firstWaiting = this.waiting.values().next().value;
+    const last = firstWaiting ? firstWaiting.previousElementSibling : this.element.lastElementChild;
+    const place = (part) => (firstWaiting ? firstWaiting.before(part) : this.element.append(part));
     if (!last || dayKey(last.dataset.createdAt) !== dayKey(message.created_at)) {
-      this.element.append(this.separator(message.created_at));
+      place(this.separator(message.created_at));
     }
-    this.element.append(item);
+    place(item);
     if (follow) this.scrollToLatest();
     else this.jump.hidden = false;
   }
@@ -103,6 +139,7 @@ export class MessageList {
     const item = document.createElement("li");
     item.className = message.sender_id === this.myId ? "mine" : "theirs";
     item.dataset.messageId = message.id;
+    if (message.client_id) item.dataset.clientId = message.client_id;
     item.dataset.type = message.type;
     item.dataset.createdAt = message.created_at;
     const meta = document.createElement("div");

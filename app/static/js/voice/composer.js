@@ -9,10 +9,14 @@ import { formatSeconds } from "./time.js";
 import { RecordButton } from "./record-button.js";
 import { MAX_RECORDING_SECONDS, VoiceRecorder } from "./recorder.js";
 import { RecordingReview } from "./recording-review.js";
+import { isRetryable, newClientId, retryDelay } from "../client-keys.js";
 import { uploadVoice } from "./uploader.js";
 
 // The document's events that take the page away from the person (pagehide is window's).
 const PAGE_HIDE_EVENTS = ["visibilitychange", "freeze"];
+// An upload that gets no answer (or a 5xx) is tried this many times in all, with backoff
+// (about a minute), before the person sees Retry; the same key makes every try one message.
+const UPLOAD_TRIES = 7;
 // A touch shorter than this is a tap, not a message: it is discarded with a hint.
 const MIN_HOLD_SECONDS = 0.5;
 
@@ -266,18 +270,27 @@ export class VoiceComposer {
     this.show("uploading", [this.progress], _("Sending…"));
     this.progress.value = 0;
     const target = this.carried?.conversationId ?? this.options.conversationId;
-    try {
-      const message = await uploadVoice({
-        ...this.take,
-        conversationId: target,
-        csrfToken: this.options.csrfToken,
-        onProgress: (fraction) => (this.progress.value = fraction),
-      });
-      this.idle("");
-      this.options.onSent?.(message);
-    } catch (error) {
-      const text = _("Not sent: %(reason)s. Your recording is kept.", { reason: error.message });
-      this.show("failed", [this.retry, this.discard], text);
+    // The take keeps its key: every try of it, automatic or the Retry button, is one message.
+    this.take.clientId ??= newClientId();
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const message = await uploadVoice({
+          ...this.take,
+          conversationId: target,
+          csrfToken: this.options.csrfToken,
+          onProgress: (fraction) => (this.progress.value = fraction),
+        });
+        this.idle("");
+        this.options.onSent?.(message);
+        return;
+      } catch (error) {
+        if (!isRetryable(error.status) || attempt + 1 >= UPLOAD_TRIES || !this.take) {
+          const text = _("Not sent: %(reason)s. Your recording is kept.", { reason: error.message });
+          if (this.take) this.show("failed", [this.retry, this.discard], text);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, retryDelay(attempt)));
+      }
     }
   }
 
