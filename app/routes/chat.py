@@ -170,7 +170,7 @@ def event_stream():
     changes_after = int_value(request.args.get("changes_after"), "changes_after", required=False)
     hub = events.hub()
     if not hub.live():
-        raise Unavailable("live events are paused while Redis is down; poll for messages")
+        raise Unavailable(events.PAUSED)
     subscription = hub.subscribe(user_id, sessions.token_hash(session[sessions.COOKIE_KEY]))
     backlog = []
     if last_id is not None:

@@ -25,6 +25,7 @@ import redis
 from flask import current_app
 
 from app.services import metrics, redis_link
+from app.services.errors import N_, Unavailable
 
 CHANNEL = "natter:events"
 STREAMS_KEY = "natter:streams:{user_id}"
@@ -35,6 +36,10 @@ RECONNECT_DELAY_SECONDS = 2.0
 # silence, so a stalled server is noticed even when nothing is published.
 LISTEN_POLL_SECONDS = 1.0
 LIVENESS_SECONDS = 5.0
+# A new stream waits at most this long for this process's Redis listener (starting, or
+# reconnecting after a failure) before it is refused.
+LISTENER_WAIT_SECONDS = 5.0
+PAUSED = N_("live events are paused while Redis is down; poll for messages")
 # A registered stream not refreshed for this long belongs to a process that died.
 STREAM_REGISTRATION_SECONDS = 60
 
@@ -76,7 +81,6 @@ class EventHub:
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._listening = threading.Event()
-        self._socket_timeout = settings.redis_socket_timeout_seconds
         self._client = redis_link.client(self.redis_url, settings) if self.redis_url else None
         self._breaker = breaker
 
@@ -95,26 +99,32 @@ class EventHub:
                     target=self._listen, name="natter-events", daemon=True
                 )
                 self._listener.start()
+        # A stream opened while this process does not listen (its listener starting, or
+        # reconnecting after Redis failed) would miss what other processes publish, and
+        # its page would never know: refused, the page polls and tries again.
+        if self._client is not None and not self._listening.wait(LISTENER_WAIT_SECONDS):
+            self._forget(subscription)
+            raise Unavailable(PAUSED)
         for old in surplus:
             old.close("replaced")
-        # A stream opened before this process listens would miss what is published now.
-        if self._client is not None:
-            self._listening.wait(self._socket_timeout)
         self._register(subscription)
         metrics.OPEN_STREAMS.inc()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        self._forget(subscription)
+        metrics.OPEN_STREAMS.dec()
+        self._redis_call(
+            lambda client: client.zrem(self._streams_key(subscription), subscription.stream_id)
+        )
+
+    def _forget(self, subscription: Subscription) -> None:
         with self._lock:
             streams = self._subscribers.get(subscription.user_id, [])
             if subscription in streams:
                 streams.remove(subscription)
             if not streams:
                 self._subscribers.pop(subscription.user_id, None)
-        metrics.OPEN_STREAMS.dec()
-        self._redis_call(
-            lambda client: client.zrem(self._streams_key(subscription), subscription.stream_id)
-        )
 
     def refresh(self, subscription: Subscription) -> None:
         """Called at each heartbeat: the stream is still open, keep its registration."""

@@ -82,7 +82,7 @@ export class MessageList {
     const stored = [...this.rendered.values()].some((item) => item.dataset.clientId === entry.clientId);
     if (stored || this.waiting.has(entry.clientId)) return;
     const item = document.createElement("li");
-    item.className = "mine waiting";
+    item.classList.add("mine", "waiting");
     item.dataset.clientId = entry.clientId;
     item.dataset.createdAt = entry.createdAt;
     const meta = document.createElement("div");

@@ -1,0 +1,35 @@
+"""A stream opened while its process hears nothing from Redis is refused, not left deaf.
+
+Found by the soak (docs/developers/soak.md): after Redis came back, a stream reopened on an
+app host whose listener was still reconnecting waited a moment, then opened anyway; what
+the other app host published meanwhile never reached it, and its page had no way to know.
+"""
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import ApiClient, free_port, make_settings
+
+
+@pytest.fixture
+def app_without_redis_listener(tmp_path):
+    """Redis configured at a port where nothing listens: the listener never subscribes."""
+    app = create_app(make_settings(tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    app.config.update(TESTING=True)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_stream_is_refused_while_the_process_does_not_listen(app_without_redis_listener):
+    api = ApiClient(app_without_redis_listener.test_client())
+    assert api.register("alice").status_code == 201
+    answer = api.get("/api/chat/events")
+    assert answer.status_code == 503
+    assert answer.get_json()["code"] == "unavailable"
+    zh = api.get("/api/chat/events", headers={"Accept-Language": "zh-CN"})
+    assert zh.get_json()["error"] == "Redis 不可用，实时事件已暂停；请轮询获取消息"
