@@ -10,7 +10,7 @@ export MOLECULE_DISTROS ?= debian12 debian13
 # Each lane of `make test` leaves its results here for the closing summary.
 export TEST_RESULTS := $(CURDIR)/build/test-results
 
-.PHONY: deploy-setup setup test lint lint-ansible unit unit-then-multihost multihost stack molecule test-multihost test-image test-stack-debian12 \
+.PHONY: deploy-setup setup test lint lint-ansible unit unit-then-multihost multihost stack molecule test-multihost soak test-image test-stack-debian12 \
 	test-stack-valkey test-stack-s3 dev up down rollback bench messages
 .DEFAULT_GOAL := help
 
@@ -84,6 +84,14 @@ multihost:
 
 test-multihost: setup
 	@mkdir -p $(TEST_RESULTS) && $(MAKE) --no-print-directory multihost
+
+# The soak alone on a fresh hosts-apart stack (provisioning first, ~14 min): people chat
+# through Nginx while faults come and go, then the checker prints its table (also in
+# build/soak/table.txt). SOAK_SECONDS (default 150), SOAK_PEOPLE (12), SOAK_CONVERSATIONS
+# (4), SOAK_RATE (2 sends/s); the long run: SOAK_SECONDS=1800 SOAK_PEOPLE=60
+# SOAK_CONVERSATIONS=20 make soak (docs/developers/soak.md).
+soak: setup
+	pytest -q -s tests/stack/test_multi_host.py -k soak
 
 # The full stack runs on Debian 13 in `make test`; these run it on Debian 12, with
 # Valkey instead of Redis, and with voice files in S3 on the same host's RADOS Gateway

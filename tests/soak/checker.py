@@ -103,7 +103,7 @@ class Verdict:
     errors_in_faults: int = 0
     errors_outside: list[str] = field(default_factory=list)
     redelivered: int = 0
-    recovery: dict[str, float] = field(default_factory=dict)
+    recovery: dict[str, "Recovery"] = field(default_factory=dict)
     delivery: list[float] = field(default_factory=list)
 
     @property
@@ -123,7 +123,7 @@ class Verdict:
             ("failed tries inside fault windows", self.errors_in_faults),
             ("failed tries outside fault windows", len(self.errors_outside)),
         ]  # fmt: skip
-        rows += [(f"recovery after {name} (s)", f"{s:.1f}") for name, s in self.recovery.items()]
+        rows += [(f"after {name}", str(found)) for name, found in self.recovery.items()]
         if self.delivery:
             rows.append(
                 ("delivery p50 outside faults (ms)", f"{percentile(self.delivery, 50):.0f}")
@@ -238,11 +238,16 @@ def check_voice(run: Run, sends: list[dict], verdict: Verdict) -> None:
 
 def check_errors(run: Run, sends: list[dict], verdict: Verdict, grace: float) -> None:
     """Failed tries inside a fault window (plus grace) are expected; others fail the run.
-    A fault's recovery: from its end until its last failed try ended (0 if none after)."""
-    recovery = {f["name"]: 0.0 for f in run.faults}  # names are unique per run ("redis-kill 2")
+
+    Per fault (`Recovery`): its failed tries; how long after its repair the last of them
+    ended (0: none after); and how long after its repair the first try that began then
+    was answered (the service seen working again).
+    """
+    recovery = {f["name"]: Recovery() for f in run.faults}  # names are unique per run
     for op in sends:
         for attempt in op["tries"]:
             if attempt["status"] in (200, 201):
+                note_success(run.faults, recovery, attempt)
                 continue
             windows = [f for f in run.faults
                        if f["start"] <= attempt["end"] <= f["end"] + grace]  # fmt: skip
@@ -253,10 +258,31 @@ def check_errors(run: Run, sends: list[dict], verdict: Verdict, grace: float) ->
                 continue
             verdict.errors_in_faults += 1
             for fault in windows:
-                recovery[fault["name"]] = max(
-                    recovery[fault["name"]], attempt["end"] - fault["end"]
-                )
-    verdict.recovery = {key: max(0.0, seconds) for key, seconds in recovery.items()}
+                found = recovery[fault["name"]]
+                found.failed += 1
+                found.last_failure = max(found.last_failure, attempt["end"] - fault["end"])
+    verdict.recovery = recovery
+
+
+def note_success(faults: list[dict], recovery: dict, attempt: dict) -> None:
+    for fault in faults:
+        if attempt["start"] >= fault["end"]:
+            found = recovery[fault["name"]]
+            after = attempt["end"] - fault["end"]
+            found.first_success = (
+                after if found.first_success is None else min(found.first_success, after)
+            )
+
+
+@dataclass
+class Recovery:
+    failed: int = 0
+    last_failure: float = 0.0
+    first_success: float | None = None
+
+    def __str__(self) -> str:
+        first = "never" if self.first_success is None else f"+{self.first_success:.1f} s"
+        return f"{self.failed} failed tries, last +{self.last_failure:.1f} s, first answer {first}"
 
 
 def main(argv: list[str]) -> int:

@@ -35,6 +35,10 @@ def test_a_clean_run_passes_with_every_figure(clean_run, tmp_path):
     # Each cut answer is one failed try, inside its own window; each reached every listener.
     assert verdict.errors_in_faults == SENDS // CUT_EVERY
     assert len(verdict.delivery) == SENDS * GROUP
+    # Each cut answer's fault: its one failed try, then the retry answered just after it.
+    assert len(verdict.recovery) == SENDS // CUT_EVERY
+    for found in verdict.recovery.values():
+        assert found.failed == 1 and found.first_success is not None and found.first_success >= 0
     table = verdict.table()
     assert "verdict" in table and "PASS" in table and "delivery p99" in table
     clean_run.save(tmp_path / "run")

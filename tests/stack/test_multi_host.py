@@ -24,6 +24,8 @@ from tests.browser.chromium import (
     wait_until_transcoded,
 )
 from tests.conftest import ROOT
+from tests.soak.checker import check
+from tests.stack import soak
 from tests.stack.conftest import (
     DISTRO,
     DOMAIN,
@@ -55,6 +57,13 @@ WEB, APP1, APP2, WORKER, DATA, STORAGE = HOSTS
 RGW_IMAGE = "localhost/natter-s3-rgw"
 SITE = f"https://{DOMAIN}"
 APP_PORT = 8000  # natter_app_port in group_vars/all/wiring.yml
+# The soak's crowd signs up and sends from one address (this machine, through Nginx):
+# limits that fit it; the limits themselves are the unit tests' business.
+LIMITS = {
+    name: "100000 per minute"
+    for name in ("RATELIMIT_REGISTER", "RATELIMIT_LOGIN", "RATELIMIT_POST", "RATELIMIT_UPLOAD",
+                 "RATELIMIT_CONVERSATION")
+}  # fmt: skip
 pytestmark = pytest.mark.timeout(2700)
 
 
@@ -90,7 +99,7 @@ class Hosts:
         # The gateway listens where site.yml puts it (the storage host's private address),
         # whatever the single-host S3 variant (make test-stack-s3) sets.
         shared = {k: v for k, v in EXTRA_VARS.items() if k != "object_storage_listen_address"}
-        self.extra_vars = shared | s3_settings(endpoint)
+        self.extra_vars = shared | s3_settings(endpoint) | {"chat_app_extra_environment": LIMITS}
         write_inventory(self.inventory, groups)
         self.playbook("ansible/molecule/pebble.yml", "--limit", WEB)
 
@@ -295,3 +304,22 @@ def test_a_redeploy_under_load_fails_no_request(hosts):
     assert "RUNNING HANDLER [chat_app : Restart the app]" in output
     assert len(results) > 20
     assert set(results) == {"200"}, {code: results.count(code) for code in set(results)}
+
+
+# After every other test (it breaks things on purpose): people chat through Nginx while
+# faults come and go; the checker judges the whole history (docs/developers/soak.md).
+def test_a_soak_with_faults_loses_duplicates_and_reorders_nothing(hosts, tmp_path, speech_wav):
+    recording = tmp_path / "speech.ogg"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(speech_wav), "-t", "3", "-c:a", "libopus",
+                    str(recording)], check=True)  # fmt: skip
+    site = {"domain": DOMAIN, "port": hosts.https_port, "ca": hosts.pebble_root}
+    names = dict(zip(("web", "app1", "app2", "worker", "data", "storage"), HOSTS, strict=True))
+    run = soak.run_soak(site, tmp_path, soak.faults(hosts, names), run_in, recording)
+    folder = ROOT / "build" / "soak"
+    run.save(folder)
+    verdict = check(run)
+    (folder / "table.txt").write_text(verdict.table() + "\n")
+    print(verdict.table())
+    assert verdict.ok, verdict.table()
+    assert verdict.acknowledged > 0.9 * verdict.operations, verdict.table()
+    assert len(run.faults) == len(soak.faults(hosts, names)), run.faults
