@@ -91,7 +91,7 @@ test-multihost: setup
 # (4), SOAK_RATE (2 sends/s); the long run: SOAK_SECONDS=1800 SOAK_PEOPLE=60
 # SOAK_CONVERSATIONS=20 make soak (docs/developers/soak.md).
 soak: setup
-	pytest -q -s tests/stack/test_multi_host.py -k soak
+	SOAK_SECONDS=$${SOAK_SECONDS:-150} pytest -q -s tests/stack/test_multi_host.py -k soak
 
 # The full stack runs on Debian 13 in `make test`; these run it on Debian 12, with
 # Valkey instead of Redis, and with voice files in S3 on the same host's RADOS Gateway

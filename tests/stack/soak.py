@@ -23,11 +23,11 @@ from tests.soak.checker import Run, send_record
 
 # How long a soak sends, and how many people in how many conversations (make soak takes
 # SOAK_SECONDS, SOAK_PEOPLE, SOAK_CONVERSATIONS; the lane runs the short default).
-SECONDS = float(os.environ.get("SOAK_SECONDS", "150"))
-PEOPLE = int(os.environ.get("SOAK_PEOPLE", "12"))
-CONVERSATIONS = int(os.environ.get("SOAK_CONVERSATIONS", "4"))
+SECONDS = float(os.environ.get("SOAK_SECONDS") or "150")
+PEOPLE = int(os.environ.get("SOAK_PEOPLE") or "12")
+CONVERSATIONS = int(os.environ.get("SOAK_CONVERSATIONS") or "4")
 # Sends per second of all people together: steady, bounded.
-RATE = float(os.environ.get("SOAK_RATE", "2"))
+RATE = float(os.environ.get("SOAK_RATE") or "2")
 # Every this many sends of a person is a voice message.
 VOICE_EVERY = 8
 # A send is tried until acknowledged or refused, for at most this long.
