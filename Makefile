@@ -11,7 +11,7 @@ export MOLECULE_DISTROS ?= debian12 debian13
 export TEST_RESULTS := $(CURDIR)/build/test-results
 
 .PHONY: deploy-setup setup test lint lint-ansible unit unit-then-multihost multihost stack molecule test-multihost soak test-image test-stack-debian12 \
-	test-stack-valkey test-stack-s3 dev up down rollback bench messages
+	test-stack-valkey test-stack-s3 dev up down rollback bench messages site
 .DEFAULT_GOAL := help
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make bench run every benchmark against its baseline; prints one table"
 	@echo "make messages  extract the text for people into the catalogs (then translate, make setup)"
 	@echo "make deploy-setup  only the virtualenv with Ansible: all that deploying needs"
+	@echo "make site DOMAIN=chat.example.com (or ADDRESS=203.0.113.7)  a new server's inventory"
 	@echo "make test-stack-debian12  the full-stack test on Debian 12 (make test: Debian 13)"
 	@echo "make test-stack-valkey    the full-stack test with Valkey instead of Redis"
 	@echo "make test-stack-s3        the full-stack test with voice files in S3 (object_storage role)"
@@ -29,6 +30,14 @@ help:
 # Deploying needs only this (any Linux or macOS machine with Python 3.11+ and git).
 deploy-setup:
 	@ansible/bootstrap.sh deploy
+
+# A new server's inventory in inventory/<NAME>/ (default: the domain or address), its
+# passwords generated and vault-encrypted with a password typed here; prints the deploy
+# command. Optional: NAME=, EMAIL= (the CA's contact), ADMIN= (first admin), SSH_USER=.
+site: deploy-setup
+	@python ansible/new_site.py $(if $(DOMAIN),--domain '$(DOMAIN)') $(if $(ADDRESS),--address '$(ADDRESS)') \
+		$(if $(NAME),--name '$(NAME)') $(if $(EMAIL),--email '$(EMAIL)') $(if $(ADMIN),--admin '$(ADMIN)') \
+		$(if $(SSH_USER),--ssh-user '$(SSH_USER)')
 
 # The test toolchain as well (Debian packages, dev tools): for up, test and bench.
 setup:

@@ -1,0 +1,79 @@
+"""The roles' version rules: behaviour follows the versions a host has installed, never a
+release's name. Debian 12 and 13 run them for real (Molecule, the stacks); here the same
+expressions, read from the roles' vars files, get each supported release's package versions,
+Ubuntu's included (its archive is not reachable from this machine)."""
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from tests.conftest import ROOT
+
+# (installed package versions, the Python the host runs, whether the archive has Valkey).
+# Debian's are the ones seen in this project's containers; Ubuntu 24.04's are its archive's
+# release versions; Ubuntu 26.04's are those announced for it (not checked here).
+RELEASES = {
+    "Debian 12": ({"nginx": "1.22.1-9+deb12u2", "certbot": "2.1.0-4", "systemd": "252.38-1~deb12u1",
+                   "postgresql": "15+248"}, "3.11", False),
+    "Debian 13": ({"nginx": "1.26.3-3+deb13u1", "certbot": "4.0.0-2", "systemd": "257.8-1~deb13u2",
+                   "postgresql": "17+278"}, "3.13", True),
+    "Ubuntu 24.04": ({"nginx": "1.24.0-2ubuntu7", "certbot": "2.9.0-1", "systemd": "255.4-1ubuntu8",
+                      "postgresql": "16+257build1"}, "3.12", False),
+    "Ubuntu 26.04": ({"nginx": "1.28.0-2ubuntu1", "certbot": "4.0.0-2", "systemd": "259-1ubuntu1",
+                      "postgresql": "18+281"}, "3.14", True),
+}  # fmt: skip
+# What each release must get: nginx's HTTP/2 directive, how certbot tests its deploy hook,
+# PrivateUsers= in the app's units, PostgreSQL's major version, the Redis flavors offered.
+EXPECTED = {
+    "Debian 12": ("listen", "forced_renewal", False, "15", ["redis"]),
+    "Debian 13": ("on", "dry_run", True, "17", ["redis", "valkey"]),
+    "Ubuntu 24.04": ("listen", "dry_run", False, "16", ["redis"]),
+    "Ubuntu 26.04": ("on", "dry_run", True, "18", ["redis", "valkey"]),
+}
+RULES = {
+    "nginx": ("roles/nginx/vars/main.yml", "__nginx_http2_directive"),
+    "certbot": ("roles/certbot/vars/main.yml", "__certbot_hooks_test"),
+    "sandbox": ("roles/chat_app/vars/main.yml", "__chat_app_private_users"),
+    "postgresql": ("roles/postgresql/vars/main.yml", "__postgresql_version"),
+    "redis": ("roles/redis/vars/Debian.yml", "__redis_flavors_available"),
+}
+VALKEY_OFFER = "Package: valkey-server\nVersion: 8.1.1+dfsg1-3\n"
+
+
+def rule(name: str, packages: dict[str, str], valkey: bool):
+    path, variable = RULES[name]
+    facts = {"packages": {pkg: [{"version": version}] for pkg, version in packages.items()}}
+    loader = DataLoader()
+    # The role's own vars file, trusted as Ansible trusts a role's files.
+    role_vars = yaml.safe_load((ROOT / path).read_text())
+    trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in role_vars.items()}
+    variables = trusted | {
+        "ansible_facts": facts,
+        "__redis_valkey_offer": {"stdout": VALKEY_OFFER if valkey else ""},
+    }
+    templar = Templar(loader=loader, variables=variables)
+    return templar.template(variables[variable])
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_each_release_gets_the_behaviour_of_the_versions_it_carries(release):
+    packages, _, valkey = RELEASES[release]
+    got = tuple(rule(name, packages, valkey) for name in RULES)
+    assert got == EXPECTED[release]
+
+
+def test_a_release_never_run_here_follows_its_versions_not_its_name():
+    newer = {
+        "nginx": "2:1.30.1-1",
+        "certbot": "5.1.0-1",
+        "systemd": "260-1",
+        "postgresql": "19+290",
+    }
+    assert [rule(name, newer, True) for name in RULES] == [
+        "on",
+        "dry_run",
+        True,
+        "19",
+        ["redis", "valkey"],
+    ]
