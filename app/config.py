@@ -123,7 +123,7 @@ class Settings:
     ffmpeg_cpu_seconds: int = 120
     # VBR quality of the m4a (ffmpeg's native AAC-LC, fast coder, 16 kHz mono): 0.8 gives
     # PESQ-WB 3.8 (English) / 4.0 (Mandarin) at ~390 KB a minute; 0.7 is ~350 KB and
-    # PESQ 3.7, 0.9 ~435 KB and 3.9 (README, "Voice messages"). Opus would need half the
+    # PESQ 3.7, 0.9 ~435 KB and 3.9 (docs/developers/voice.md). Opus would need half the
     # bytes, but iOS cannot play it.
     voice_aac_quality: str = "0.8"
     ffmpeg_aac_encoder: str = "aac"

@@ -210,7 +210,7 @@ def m4a_codec_args(limits: MediaLimits) -> list[str]:
     """Mono AAC-LC in an MP4 (.m4a) with the index up front, so phones start playing at once.
 
     16 kHz, the fast coder, VBR quality 0.8: chosen by PESQ-WB on English and Mandarin
-    speech (README, "Voice messages"): 3.8/4.0 against the source where 48 kbit/s CBR at
+    speech (docs/developers/voice.md): 3.8/4.0 against the source where 48 kbit/s CBR at
     48 kHz scored 2.9/2.7, ~390 KB a minute, and about four times as fast.
     """
     return ["-ar", "16000", "-c:a", limits.aac_encoder, "-aac_coder", "fast",

@@ -3,7 +3,7 @@
 The corpus is English and Mandarin speech from espeak-ng, recorded as browsers do
 (WebM/Opus and Ogg/Opus); each recording goes through media.to_m4a and media.to_mp3
 and is scored against the source WAV. The settings were chosen by these measurements
-(README, "Voice messages"); speed is measured by `make bench`, not asserted here.
+(docs/developers/voice.md); speed is measured by `make bench`, not asserted here.
 """
 
 import statistics
