@@ -294,7 +294,7 @@ def test_a_second_run_changes_nothing(hosts):
 
 
 # Last: it changes a setting, so a later run would change it back. A new release or
-# setting reaches the app hosts as the README's "Hosts apart" says: the app play alone.
+# setting reaches the app hosts as docs/operators/hosts-apart.md says: the app play alone.
 def test_a_redeploy_under_load_fails_no_request(hosts):
     probe = Browser(hosts, hosts.pebble_root.parent, "prober").curl(
         "--max-time", "30", "-o", "/dev/null", "-w", "%{http_code}", f"{SITE}/healthz"
