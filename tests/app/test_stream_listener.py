@@ -7,26 +7,17 @@ the other app host published meanwhile never reached it, and its page had no way
 
 import pytest
 
-from app import create_app
-from app.extensions import db
 from tests.conftest import ApiClient, free_port, make_settings
 
 
 @pytest.fixture
-def app_without_redis_listener(tmp_path):
+def settings(tmp_path):
     """Redis configured at a port where nothing listens: the listener never subscribes."""
-    app = create_app(make_settings(tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
-    app.config.update(TESTING=True)
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return make_settings(tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0")
 
 
-def test_a_stream_is_refused_while_the_process_does_not_listen(app_without_redis_listener):
-    api = ApiClient(app_without_redis_listener.test_client())
+def test_a_stream_is_refused_while_the_process_does_not_listen(app):
+    api = ApiClient(app.test_client())
     assert api.register("alice").status_code == 201
     answer = api.get("/api/chat/events")
     assert answer.status_code == 503
