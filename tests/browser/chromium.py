@@ -136,9 +136,15 @@ def register(page, base_url: str, username: str, password: str = "long password"
     page.fill("input[name=password]", password)
     page.click("button[value=register]")
     try:
-        page.wait_for_url("**/chat")
+        wait_for_chat(page)
     except Exception as error:
         raise AssertionError(f"sign-up of {username} never reached /chat: {trail}") from error
+
+
+def wait_for_chat(page) -> None:
+    """On /chat with its scripts run: a form submitted earlier would reload the page instead."""
+    page.wait_for_url("**/chat")
+    page.wait_for_selector("html[data-ready]", state="attached")
 
 
 class PageTrail:

@@ -1,7 +1,14 @@
 """A zh-CN and an English person chat in real Chromium, each in their own language; the
 README's screenshots are taken on the way (a phone in Chinese, a desktop in English)."""
 
-from tests.browser.chromium import chromium, png_size, register, save_screenshot, start_conversation
+from tests.browser.chromium import (
+    chromium,
+    png_size,
+    register,
+    save_screenshot,
+    start_conversation,
+    wait_for_chat,
+)
 from tests.browser.test_voice_player_in_browser import upload
 from tests.voice import audio
 
@@ -19,7 +26,7 @@ def register_with_display_name(page, base_url, username, display_name):
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=display_name]", display_name)
     page.click("button[value=register]")
-    page.wait_for_url("**/chat")
+    wait_for_chat(page)
 
 
 def post(page, path, body) -> dict:

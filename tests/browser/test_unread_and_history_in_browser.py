@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import Conversation, User
 from app.services import messages
 from tests.app.test_live_and_limits import HttpUser
-from tests.browser.chromium import chromium
+from tests.browser.chromium import chromium, wait_for_chat
 from tests.conftest import make_settings
 
 PASSWORD = "long password"
@@ -60,7 +60,7 @@ def log_in(browser, base, username, locale, init_script=None):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[value=login]")
-    page.wait_for_url("**/chat")
+    wait_for_chat(page)
     page.wait_for_function("() => document.getElementById('live-status').dataset.mode === 'live'")
     return page
 

@@ -14,10 +14,14 @@ export function newClientId() {
   return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
 }
 
+// The server's disk is full: nothing was stored and nothing will be until an operator makes
+// room, so the person is told now (and keeps the recording) instead of waiting on retries.
+const INSUFFICIENT_STORAGE = 507;
+
 /** No answer (0) or a server-side failure: the send may or may not be stored; try again.
- * A 4xx is the server's final word on this send. */
+ * A 4xx, or a 507, is the server's final word on this send. */
 export function isRetryable(status) {
-  return status === 0 || status >= 500;
+  return status === 0 || (status >= 500 && status !== INSUFFICIENT_STORAGE);
 }
 
 /** How long to wait before try number `attempt` + 1 (jittered, so pages do not march together). */

@@ -298,3 +298,5 @@ attachPeopleSearch(
   document.getElementById("new-conversation").participants,
   document.getElementById("people-suggestions"),
 );
+// Every control is wired: until now a submit would be the browser's own (a reload).
+document.documentElement.dataset.ready = "true";
