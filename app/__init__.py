@@ -5,12 +5,12 @@ from pathlib import Path
 
 from flask import Flask, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import backup_cli, cli, database_cli, i18n, security_headers, static_assets, storage_cli
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.services import events, metrics, sessions
+from app.trusted_proxies import TrustedProxies
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -24,8 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     if settings.behind_proxy:
-        # Exactly one proxy (Nginx) sits in front: trust one hop of X-Forwarded-*.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)

@@ -1,10 +1,11 @@
 """One settings object, read from the environment once at start-up."""
 
-import ipaddress
 import os
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
+
+from app.trusted_proxies import parse_networks
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key"  # noqa: S105 - refused outside development
 MIB = 1024 * 1024
@@ -131,6 +132,10 @@ class Settings:
     # Who may read /metrics besides loopback: comma-separated addresses or networks (CIDR)
     # of the Prometheus servers. Everyone else gets 404. Nginx applies the same list.
     metrics_allowed_networks: str = ""
+    # Besides the unix socket and loopback, the addresses or networks (CIDR, comma-separated)
+    # of the Nginx hosts in front (hosts apart). Only their X-Forwarded-* headers count (when
+    # BEHIND_PROXY); from anyone else the connection's own address is the client's.
+    trusted_proxies: str = ""
 
     @property
     def is_development(self) -> bool:
@@ -162,13 +167,11 @@ class Settings:
             raise SettingsError(f"APP_ENV must be development or production, not {self.app_env!r}")
         if not self.secret_key and not self.is_development:
             raise SettingsError("SECRET_KEY is required outside development; refusing to start")
-        for part in filter(None, map(str.strip, self.metrics_allowed_networks.split(","))):
+        for name in ("metrics_allowed_networks", "trusted_proxies"):
             try:
-                ipaddress.ip_network(part, strict=False)
-            except ValueError:
-                raise SettingsError(
-                    f"METRICS_ALLOWED_NETWORKS: {part!r} is not an address or network"
-                ) from None
+                parse_networks(getattr(self, name))
+            except ValueError as error:
+                raise SettingsError(f"{name.upper()}: {error}") from None
         if self.uploads_accel_prefix and not (
             self.uploads_accel_prefix.startswith("/") and self.uploads_accel_prefix.endswith("/")
         ):

@@ -287,6 +287,31 @@ def test_only_app_and_worker_hosts_reach_the_database_and_redis(hosts):
             assert run_in(client, probe.format(data, port)).stdout.strip() == "open", (client, port)
 
 
+@contextmanager
+def app_port_opened_for(hosts, host: str):
+    """The app hosts' firewall lets `host` in too, as an inventory mistake would."""
+    source = hosts.address(host)
+    rule = f"nft insert rule inet natter_filter input ip saddr {source} tcp dport {APP_PORT} accept"
+    for app_host in (APP1, APP2):
+        run_in(app_host, rule)
+    try:
+        yield
+    finally:
+        for app_host in (APP1, APP2):
+            run_in(app_host, "nft -f /etc/nftables.conf")
+
+
+def test_only_the_web_host_may_say_who_the_client_is(hosts):
+    """/metrics answers loopback alone: a believed "X-Forwarded-For: 127.0.0.1" is a 200."""
+    metrics = (
+        "curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'X-Forwarded-For: 127.0.0.1' "
+    )
+    url = f"http://{hosts.address(APP1)}:{APP_PORT}/metrics"
+    assert run_in(WEB, metrics + url).stdout == "200"
+    with app_port_opened_for(hosts, WORKER):
+        assert run_in(WORKER, metrics + url).stdout == "404"
+
+
 def test_a_second_run_changes_nothing(hosts):
     output = hosts.provision("second run")
     recap = [line for line in output.splitlines() if "changed=" in line and "ok=" in line]
