@@ -8,6 +8,10 @@ pip evaluates environment markers with the Python that runs it, so this walks th
 resolved dependency graph again with the target's own marker environment: anything the
 target needs that pip left out is added and resolved again, anything it does not need is
 dropped (e.g. redis needs async-timeout below Python 3.11.3 only).
+
+Each pin carries the sha256 of the wheel pip chose for the target (from pip's report, so
+nothing is downloaded twice): the controller downloads and the hosts install with hashes
+required, and a wheel that differs from the one locked is refused.
 """
 
 import json
@@ -28,6 +32,7 @@ HEADER = """\
 # Exact versions of the app's runtime dependencies for CPython {minor} (Debian {debian}).
 # roles/chat_app installs them into each release's venv on hosts whose python3 is {minor}.
 # Regenerate both locks with ansible/lock-dependencies.sh after changing pyproject.toml.
+# Installed with --require-hashes: a wheel whose sha256 differs from its line is refused.
 # python-version: {full}
 """
 
@@ -72,7 +77,14 @@ def needed(resolved: dict, full: str) -> tuple[dict, list[str]]:
             keep[(dependency, frozenset(requirement.extras))] = True
             todo.append((dependency, frozenset(requirement.extras)))
     names = {dependency for dependency, _ in keep}
-    return {name: resolved[name]["metadata"] for name in sorted(names)}, missing
+    return {name: resolved[name] for name in sorted(names)}, missing
+
+
+def pin(item: dict) -> str:
+    """`name==version` and the sha256 of the one file pip chose for the target."""
+    meta, archive = item["metadata"], item["download_info"]["archive_info"]
+    digest = archive.get("hashes", {}).get("sha256") or archive["hash"].removeprefix("sha256=")
+    return f"{meta['name']}=={meta['version']} \\\n    --hash=sha256:{digest}"
 
 
 def lock(minor: str, full: str, constraints: Path, workdir: Path) -> Path:
@@ -85,7 +97,7 @@ def lock(minor: str, full: str, constraints: Path, workdir: Path) -> Path:
     else:
         raise SystemExit(f"py{minor}: still unresolved after 4 rounds: {missing}")
     debian = {"3.11": "12", "3.13": "13"}[minor]
-    pins = [f"{meta['name']}=={meta['version']}" for meta in packages.values()]
+    pins = [pin(item) for item in packages.values()]
     target = ROOT / "requirements" / f"py{minor}.lock"
     target.write_text(HEADER.format(minor=minor, debian=debian, full=full) + "\n".join(pins) + "\n")
     return target

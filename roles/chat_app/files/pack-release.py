@@ -3,7 +3,8 @@
 A reproducible tarball of what a host runs (RELEASE_PATHS, tracked or new but not ignored;
 its hash is the release id) and, for each target Python given (3.11 for Debian 12, 3.13
 for Debian 13), the x86_64 CPython wheels of requirements/py<X.Y>.lock (one tar per
-Python), so the host installs with no access to a package index.
+Python), so the host installs with no access to a package index. Every wheel must match
+the sha256 its lock names, here and again on the host.
 Prints JSON for Ansible. Usage: pack-release.py <checkout> X.Y [X.Y ...]
 """
 
@@ -70,7 +71,8 @@ def download_wheels(lock: Path, wheels: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
          "--only-binary=:all:", *platforms, "--python-version", version,
-         "--implementation", "cp", "--no-deps", "-r", str(lock), "-d", str(wheels)],
+         "--implementation", "cp", "--no-deps", "--require-hashes", "-r", str(lock),
+         "-d", str(wheels)],
         check=True, stdout=sys.stderr,
     )  # fmt: skip
     marker.touch()
