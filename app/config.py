@@ -113,6 +113,9 @@ class Settings:
     # Connect and read timeout of every S3 call: an unreachable S3 fails an upload
     # (503, the page keeps the recording) within about twice this, not minutes.
     s3_timeout_seconds: float = 5.0
+    # CA bundle (a PEM file) the S3 endpoint's certificate is verified against, e.g. the
+    # deployment's internal CA for the storage host's gateway; empty = the system's CAs.
+    s3_ca_bundle: str = ""
     ffmpeg_bin: str = "ffmpeg"
     ffprobe_bin: str = "ffprobe"
     # Wall-clock cap for one ffmpeg run; a 5-minute message transcodes in ~3 s here.

@@ -111,6 +111,9 @@ def _libpq_environment(url: str) -> dict:
         "PGUSER": parsed.username,
         "PGPASSWORD": parsed.password,
         "PGDATABASE": parsed.database,
+        # TLS to a database on another host (site.yml: sslmode=verify-full, the private CA).
+        "PGSSLMODE": parsed.query.get("sslmode"),
+        "PGSSLROOTCERT": parsed.query.get("sslrootcert"),
     }
     return {**os.environ, **{name: str(value) for name, value in values.items() if value}}
 

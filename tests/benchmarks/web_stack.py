@@ -21,6 +21,13 @@ import requests
 import yaml
 
 from tests.app.test_live_and_limits import HttpUser
+from tests.benchmarks.internal_tls import (
+    APP_TLS_NAME,
+    InternalTls,
+    make_internal_tls,
+    start_tls_redis,
+    wait_for_https_unix,
+)
 from tests.benchmarks.report import NGINX_VERSION, tool_version
 from tests.conftest import (
     ROOT,
@@ -56,6 +63,8 @@ class WebStack:
     app_env: dict
     # Every app server Nginx spreads requests over (web_stack's app_hosts), first app_pid's.
     app_processes: list[subprocess.Popen] = field(default_factory=list)
+    # With internal_tls: the CA and certificate the hops between "hosts" use.
+    internal_tls: InternalTls | None = None
 
     def app_memory_mib(self) -> float:
         """Resident memory of the app's Gunicorn worker processes (not the master)."""
@@ -240,13 +249,24 @@ def start_logged(command: list, env: dict, log_file: Path) -> subprocess.Popen:
 
 
 def start_gunicorn(
-    application: str, socket: Path, env: dict, log_file: Path, settings: dict
+    application: str,
+    socket: Path,
+    env: dict,
+    log_file: Path,
+    settings: dict,
+    tls: InternalTls | None = None,
 ) -> subprocess.Popen:
+    tls_settings = {
+        # The chat_app role's files: its certificate and key, PEM text in the inventory.
+        "chat_app_tls_certificate": tls.certificate_file.read_text(),
+        "__chat_app_tls_certificate_file": str(tls.certificate_file),
+        "__chat_app_tls_private_key_file": str(tls.private_key_file),
+    } if tls else {"chat_app_tls_certificate": ""}  # fmt: skip
     config = render(
         "gunicorn.conf.py.j2",
         [ROLES / "chat_app" / "templates"],
         socket.with_suffix(".conf.py"),
-        **{**role_defaults("chat_app"), **settings},
+        **{**role_defaults("chat_app"), **settings, **tls_settings},
     )
     process = start_logged(
         [sys.executable, "-m", "gunicorn", "--config", str(config),
@@ -254,7 +274,10 @@ def start_gunicorn(
         env, log_file,
     )  # fmt: skip
     wait_for_port(str(socket), process)
-    wait_for_http(f"unix:{socket}:/healthz", process)
+    if tls:
+        wait_for_https_unix(socket, tls, process)
+    else:
+        wait_for_http(f"unix:{socket}:/healthz", process)
     return process
 
 
@@ -265,17 +288,21 @@ def web_stack(
     app_overrides: dict | None = None,
     app_hosts: int = 1,
     gunicorn_overrides: dict | None = None,
+    internal_tls: bool = False,
 ):
     """Starts everything in `folder`; yields a WebStack; stops every process it started.
 
     `app_overrides` are more environment variables of the app and its worker (S3 storage);
     `gunicorn_overrides`, chat_app role variables of every Gunicorn's config.
     `app_hosts` Gunicorns share the database and Redis, as app hosts do, behind one Nginx.
+    `internal_tls`: the hops of hosts apart over TLS, verified against a private CA (Nginx
+    to Gunicorn, the app and worker to Redis), as site.yml sets them.
     """
     folder.mkdir(parents=True, exist_ok=True)
     processes = []
     try:
-        redis_process, redis_url = start_redis(folder)
+        tls = make_internal_tls(folder / "internal-tls") if internal_tls else None
+        redis_process, redis_url = start_tls_redis(folder, tls) if tls else start_redis(folder)
         metrics_dir = folder / "metrics"
         metrics_dir.mkdir(exist_ok=True)
         processes.append(redis_process)
@@ -287,7 +314,7 @@ def web_stack(
             folder,
             BEHIND_PROXY="1",
             REDIS_URL=redis_url,
-            RATELIMIT_STORAGE_URI=redis_url[:-1] + "1",
+            RATELIMIT_STORAGE_URI=redis_url.replace("/0", "/1", 1),
             RATELIMIT_LOGIN=BENCH_LIMIT,
             RATELIMIT_REGISTER=BENCH_LIMIT,
             RATELIMIT_POST=BENCH_LIMIT,
@@ -301,7 +328,7 @@ def web_stack(
         app_sockets = [folder / f"app-{number}.sock" for number in range(1, app_hosts + 1)]
         gunicorn = gunicorn_overrides or {}
         apps = [
-            start_gunicorn("wsgi:app", socket, env, socket.with_suffix(".log"), gunicorn)
+            start_gunicorn("wsgi:app", socket, env, socket.with_suffix(".log"), gunicorn, tls)
             for socket in app_sockets
         ]
         processes += apps
@@ -316,6 +343,12 @@ def web_stack(
         )
         port = free_port()
         servers = {"nginx_app_servers": [f"unix:{socket}" for socket in app_sockets]}
+        if tls:
+            servers |= {
+                "nginx_app_tls_ca_certificate": tls.ca_file.read_text(),
+                "__nginx_app_tls_ca_file": str(tls.ca_file),
+                "nginx_app_tls_name": APP_TLS_NAME,
+            }
         ca_file = write_nginx_config(
             folder, port, app_sockets[0], hello_socket, {**servers, **(nginx_overrides or {})}
         )
@@ -327,7 +360,7 @@ def web_stack(
         processes.append(nginx)
         wait_for_port(port, nginx)
         base_url = f"https://127.0.0.1:{port}"
-        yield WebStack(base_url, port, ca_file, folder / "uploads", apps[0].pid, env, apps)
+        yield WebStack(base_url, port, ca_file, folder / "uploads", apps[0].pid, env, apps, tls)
     finally:
         for process in reversed(processes):
             stop_process(process)

@@ -57,6 +57,9 @@ WEB, APP1, APP2, WORKER, DATA, STORAGE = HOSTS
 RGW_IMAGE = "localhost/natter-s3-rgw"
 SITE = f"https://{DOMAIN}"
 APP_PORT = 8000  # natter_app_port in group_vars/all/wiring.yml
+APP_TLS_NAME = "natter-app"  # natter_app_tls_name: on every app host's certificate
+# The internal CA's bundle where the nginx and chat_app roles put it.
+WEB_CA, APP_CA = "/etc/nginx/natter-internal-ca.pem", "/etc/natter/internal-ca.pem"
 # The soak's crowd signs up and sends from one address (this machine, through Nginx):
 # limits that fit it; the limits themselves are the unit tests' business.
 LIMITS = {
@@ -95,7 +98,8 @@ class Hosts:
         for host, names in HOSTS.items():
             for group in names:
                 groups.setdefault(group, {"hosts": {}})["hosts"][host] = {}
-        endpoint = f"http://{self.address(STORAGE)}:7480"
+        # HTTPS: with hosts apart the gateway speaks TLS on its private address.
+        endpoint = f"https://{self.address(STORAGE)}:7480"
         # The gateway listens where site.yml puts it (the storage host's private address),
         # whatever the single-host S3 variant (make test-stack-s3) sets.
         shared = {k: v for k, v in EXTRA_VARS.items() if k != "object_storage_listen_address"}
@@ -119,6 +123,15 @@ class Hosts:
         for host in HOSTS:
             podman("rm", "-f", host, check=False)
         podman("network", "rm", "-f", NETWORK, check=False)
+
+
+def app_request(hosts, app_host: str, path: str, options: str = "", ca: str = WEB_CA) -> str:
+    """curl to an app host's Gunicorn as Nginx reaches it: HTTPS, verified as natter-app."""
+    address = hosts.address(app_host)
+    return (
+        f"curl -sS --max-time 10 {options} --cacert {ca} "
+        f"--resolve {APP_TLS_NAME}:{APP_PORT}:{address} https://{APP_TLS_NAME}:{APP_PORT}{path}"
+    )
 
 
 def wait_until(condition, what: str, timeout: float = 60) -> None:
@@ -227,10 +240,7 @@ def test_hosts_apart_serve_one_chat_and_survive_an_app_host_stopping(hosts, tmp_
         assert page["messages"][-1]["content"] == f"m{number}"
     run_in(APP1, "systemctl start natter.socket natter.service")
     # Back in service: it answers the web host on its private address again.
-    health = f"http://{hosts.address(APP1)}:{APP_PORT}/healthz"
-    answers = (
-        f"python3 -c \"import urllib.request; urllib.request.urlopen('{health}', timeout=10)\""
-    )
+    answers = app_request(hosts, APP1, "/healthz", "-f -o /dev/null")
     wait_until(
         lambda: run_in(WEB, answers, check=False).returncode == 0, f"{APP1} to serve again", 180
     )
@@ -303,13 +313,127 @@ def app_port_opened_for(hosts, host: str):
 
 def test_only_the_web_host_may_say_who_the_client_is(hosts):
     """/metrics answers loopback alone: a believed "X-Forwarded-For: 127.0.0.1" is a 200."""
-    metrics = (
-        "curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'X-Forwarded-For: 127.0.0.1' "
-    )
-    url = f"http://{hosts.address(APP1)}:{APP_PORT}/metrics"
-    assert run_in(WEB, metrics + url).stdout == "200"
+    forged = "-o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 127.0.0.1'"
+    assert run_in(WEB, app_request(hosts, APP1, "/metrics", forged)).stdout == "200"
     with app_port_opened_for(hosts, WORKER):
-        assert run_in(WORKER, metrics + url).stdout == "404"
+        from_worker = app_request(hosts, APP1, "/metrics", forged, ca=APP_CA)
+        assert run_in(WORKER, from_worker).stdout == "404"
+
+
+@contextmanager
+def captured(host: str, ports: list[int], name: str):
+    """tcpdump on `host` for these ports while the block runs; yields the capture's path."""
+    run_in(host, "command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null")
+    capture, log = f"/tmp/{name}.pcap", f"/tmp/{name}.log"
+    expression = " or ".join(f"tcp port {port}" for port in ports)
+    pid = run_in(
+        host,
+        f"setsid tcpdump -i any --immediate-mode -nn -s0 -U -w {capture} '{expression}' "
+        f">{log} 2>&1 & echo $!",
+    ).stdout.strip()
+    wait_until(lambda: "listening on" in run_in(host, f"cat {log}").stdout, f"tcpdump on {host}")
+    try:
+        yield capture
+    finally:
+        run_in(host, f"kill -INT {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.2; done")
+
+
+def packets(host: str, capture: str, port: int) -> int:
+    listed = run_in(host, f"tcpdump -nn -r {capture} 'tcp port {port}' 2>/dev/null | wc -l")
+    return int(listed.stdout.strip())
+
+
+def test_no_message_crosses_between_hosts_in_the_clear(hosts, tmp_path, speech_wav):
+    """A text message crosses web -> app (Gunicorn), app -> data (PostgreSQL, Redis); a voice
+    message also app -> storage (the raw file into the bucket). Each hop carried packets,
+    and none of them holds the text, or the Ogg pages' "OggS" mark of the recording."""
+    alice, _ = sign_up(hosts, tmp_path, "wire-alice"), sign_up(hosts, tmp_path, "wire-bob")
+    status, conversation = alice.call(
+        "POST", "/api/chat/conversations", {"participants": ["wire-bob"]}
+    )
+    assert status == 201, conversation
+    recording = tmp_path / "wire.ogg"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(speech_wav), "-t", "2", "-c:a", "libopus",
+                    str(recording)], check=True)  # fmt: skip
+    assert b"OggS" in recording.read_bytes()
+    secret = "plaintext-canary-4f9c2a"
+    with (
+        captured(DATA, [5432, 6379], "data") as data,
+        captured(WEB, [APP_PORT], "web") as web,
+        captured(STORAGE, [7480], "storage") as storage,
+    ):
+        status, sent = alice.call(
+            "POST", "/api/chat/messages", {"conversation_id": conversation["id"], "content": secret}
+        )
+        assert status == 201, sent
+        form = ["-F", f"conversation_id={conversation['id']}", "-F", f"file=@{recording}"]
+        headers = ["-H", f"Referer: {SITE}/chat", "-H", f"X-CSRFToken: {alice.token}"]
+        upload = alice.curl("-X", "POST", *headers, *form, "-o", "/dev/null", "-w", "%{http_code}")
+        uploaded = subprocess.run(
+            [*upload, f"{SITE}/api/chat/messages/upload_audio"], capture_output=True, text=True
+        ).stdout
+        assert uploaded == "201"
+        # The worker's trip too: the raw file out of the bucket, the m4a into it.
+        wait_until(lambda: transcoded(alice, conversation["id"]), "the m4a", 120)
+    hops = ((DATA, data, (5432, 6379), secret), (WEB, web, (APP_PORT,), secret),
+            (STORAGE, storage, (7480,), "OggS"))  # fmt: skip
+    for host, capture, ports, mark in hops:
+        for port in ports:
+            assert packets(host, capture, port) > 0, f"no traffic on {port} at {host}"
+        raw = run_in(host, f"grep -ac {mark} {capture} || true").stdout.strip()
+        assert raw == "0", f"{mark} is readable on the wire at {host}"
+
+
+def transcoded(browser: Browser, conversation_id: int) -> bool:
+    status, page = browser.call("GET", f"/api/chat/messages?conversation_id={conversation_id}")
+    voice = [message for message in page.get("messages", []) if message["type"] == "audio"]
+    return status == 200 and bool(voice) and bool(json.loads(voice[-1]["content"])["url_m4a"])
+
+
+def tls_check(host: str, target: str, port: int, ca: str, *check: str, starttls: str = "") -> bool:
+    """Does a client on `host` that trusts `ca` accept the server at target:port?"""
+    command = (
+        f"openssl s_client -connect {target}:{port} -CAfile {ca} -verify_return_error -brief "
+        f"{'-starttls ' + starttls if starttls else ''} {' '.join(check)} </dev/null"
+    )
+    return run_in(host, f"timeout 20 {command}", check=False).returncode == 0
+
+
+def test_internal_hops_verify_the_ca_and_the_name_and_refuse_plain_clients(hosts):
+    data, app1 = hosts.address(DATA), hosts.address(APP1)
+    other_ca = "/tmp/other-ca.pem"
+    run_in(APP1, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                 f"-subj /CN=other -keyout /tmp/other.key -out {other_ca} 2>/dev/null")  # fmt: skip
+    for port, starttls in ((6379, ""), (5432, "postgres")):
+        assert tls_check(APP1, data, port, APP_CA, f"-verify_ip {data}", starttls=starttls), port
+        assert not tls_check(APP1, data, port, other_ca, f"-verify_ip {data}", starttls=starttls)
+        assert not tls_check(
+            APP1, data, port, APP_CA, "-verify_hostname not-the-data-host", starttls=starttls
+        ), port
+    storage = hosts.address(STORAGE)
+    assert tls_check(APP1, storage, 7480, APP_CA, f"-verify_ip {storage}")
+    assert not tls_check(APP1, storage, 7480, other_ca, f"-verify_ip {storage}")
+    assert tls_check(WEB, storage, 7480, WEB_CA, f"-verify_hostname {STORAGE}")
+    assert tls_check(WEB, app1, APP_PORT, WEB_CA, f"-verify_hostname {APP_TLS_NAME}")
+    assert not tls_check(WEB, app1, APP_PORT, WEB_CA, "-verify_hostname natter-other")
+    # A client speaking the plain protocols gets nothing from the TLS-only ports.
+    plain_redis = (
+        f'timeout 10 bash -c \'exec 3<>/dev/tcp/{data}/6379; printf "PING\\r\\n" >&3; '
+        "timeout 5 cat <&3' || true"
+    )
+    assert run_in(APP1, plain_redis).stdout == ""
+    plain_postgres = f"host={data} dbname=natter user=natter sslmode=disable connect_timeout=10"
+    refused = run_in(APP1, f"psql -w '{plain_postgres}' -c 'SELECT 1' </dev/null", check=False)
+    assert refused.returncode != 0 and "no encryption" in refused.stderr, refused.stderr
+    assert run_in(APP1, app_request(hosts, APP1, "/healthz", "-f -o /dev/null", ca=other_ca),
+                  check=False).returncode != 0  # fmt: skip
+
+
+def test_a_backup_on_an_app_host_reads_the_database_over_verified_tls(hosts):
+    run_in(APP1, "rm -rf /var/backups/natter/*")
+    run_in(APP1, "/usr/local/bin/natter-backup")
+    archives = run_in(APP1, "ls /var/backups/natter").stdout.split()
+    assert len(archives) == 1, archives
 
 
 def test_a_second_run_changes_nothing(hosts):

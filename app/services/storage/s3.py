@@ -43,6 +43,7 @@ def client_for(settings):
         aws_access_key_id=settings.s3_access_key_id or None,
         aws_secret_access_key=settings.s3_secret_access_key or None,
         config=config,
+        verify=settings.s3_ca_bundle or None,
     )
 
 
