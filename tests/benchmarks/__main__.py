@@ -16,6 +16,7 @@ from pathlib import Path
 from tests.benchmarks import (
     bench_data_scale,
     bench_file_serving,
+    bench_internal_tls,
     bench_live_delivery,
     bench_polling,
     bench_s3,
@@ -66,6 +67,7 @@ def run(budget: Budget, folder: Path, smoke: bool, only: str | None) -> list:
         rows += bench_file_serving.run(stack, clip, budget.load_seconds, budget.load_rounds)
         rows += bench_polling.run(stack, budget.load_seconds, budget.load_rounds)
         rows += bench_live_delivery.run(stack, list(budget.idle_streams), budget.live_messages)
+    rows += bench_internal_tls.run(folder / "tls-stacks", clip, UPLOAD_CLIP_SECONDS, budget)
     rows += bench_s3.run(folder / "s3-stack", clip, UPLOAD_CLIP_SECONDS, budget)
     rows += bench_data_scale.run(
         folder / "scale", budget.data_scale, budget.scale_requests, budget.load_rounds
