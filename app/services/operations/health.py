@@ -4,7 +4,8 @@ import redis
 from sqlalchemy import text
 
 from app.extensions import db
-from app.services import redis_link, storage, voice
+from app.services import redis_link, storage
+from app.services.voice import voice
 
 
 def check(settings) -> dict:

@@ -10,8 +10,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.services import accounts, administration, invites, registration
+from app.services.accounts import accounts, invites, registration
 from app.services.errors import ServiceError
+from app.services.operations import administration
 
 
 def register(app: Flask) -> None:
