@@ -39,8 +39,8 @@ OPERATORS = {
 }
 
 
-class Unexplained(Exception):
-    """A setting or variable without the comment that says what it is for."""
+class MissingMarkers(Exception):
+    """A role README without the markers its generated block goes between."""
 
 
 @dataclass
@@ -119,9 +119,7 @@ def app_settings(config: Path) -> list[Setting]:
     )
     found = []
     for node in settings_class.body:
-        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
-            continue
-        if node.value is None:
+        if not isinstance(node, ast.AnnAssign) or node.value is None:
             continue
         value, secret = default_and_secrecy(node.value)
         first = node.lineno - 1
@@ -320,7 +318,7 @@ def variables_block(role: Path) -> str:
 def readme_with_block(readme: Path, block: str) -> str:
     text = readme.read_text() if readme.exists() else ""
     if BEGIN not in text or END not in text:
-        raise Unexplained(f"{readme}: no {BEGIN} ... {END} markers to write between")
+        raise MissingMarkers(f"{readme}: no {BEGIN} ... {END} markers to write between")
     before, rest = text.split(BEGIN, 1)
     after = rest.split(END, 1)[1]
     return before + block + after
@@ -364,7 +362,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
             return 0
         for page, text in pages(root).items():
             (root / page).write_text(text)
-    except Unexplained as error:
+    except MissingMarkers as error:
         print(error, file=sys.stderr)
         return 2
     return 0
