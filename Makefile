@@ -11,7 +11,7 @@ export MOLECULE_DISTROS ?= debian12 debian13
 export TEST_RESULTS := $(CURDIR)/build/test-results
 
 .PHONY: deploy-setup setup test lint lint-ansible unit unit-then-multihost multihost stack molecule test-multihost soak test-image test-stack-debian12 \
-	test-stack-valkey test-stack-s3 dev up down rollback bench messages site audit
+	test-stack-valkey test-stack-s3 dev up down rollback bench messages site audit docs
 .DEFAULT_GOAL := help
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make test  run every test (what CI runs)"
 	@echo "make dev   run the app alone on http://127.0.0.1:5000 (SQLite, no other service)"
 	@echo "make bench run every benchmark against its baseline; prints one table"
+	@echo "make docs  write the settings page and the roles' variables from the code"
 	@echo "make messages  extract the text for people into the catalogs (then translate, make setup)"
 	@echo "make audit  check every wheel lock against published advisories (needs the internet)"
 	@echo "make deploy-setup  only the virtualenv with Ansible: all that deploying needs"
@@ -43,6 +44,12 @@ site: deploy-setup
 # The test toolchain as well (Debian packages, dev tools): for up, test and bench.
 setup:
 	@ansible/bootstrap.sh test
+
+# The configuration reference, written from the code: docs/operators/settings.md from
+# app/config.py, each roles/<role>/README.md's variables from its defaults and argument
+# specs (ansible/reference.py; tests/docs/test_reference.py fails when one is out of date).
+docs:
+	python ansible/reference.py
 
 # Text for people: collect every marked string (Python N_/Nn_/gettext, pages, scripts) into
 # the template, merge it into each language's catalog; `make setup` compiles the catalogs.

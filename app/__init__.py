@@ -6,10 +6,11 @@ from pathlib import Path
 from flask import Flask, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 
-from app import backup_cli, cli, database_cli, i18n, security_headers, static_assets, storage_cli
+from app import commands, i18n, security_headers, static_assets
 from app.config import Settings
 from app.extensions import csrf, db, limiter, login_manager, migrate
-from app.services import events, metrics, sessions
+from app.services import events, metrics
+from app.services.accounts import sessions
 from app.trusted_proxies import TrustedProxies
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -47,11 +48,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(chat.bp, url_prefix="/api/chat")
     app.register_blueprint(admin.bp, url_prefix="/api/admin")
     app.register_blueprint(admin.pages)
-    cli.register(app)
-    database_cli.register()
+    commands.register(app)
     errors.register(app)
-    storage_cli.init_app(app)
-    backup_cli.init_app(app)
     return app
 
 

@@ -8,8 +8,9 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.results import Result
 
-from app.services import redis_link, voice
+from app.services import redis_link
 from app.services.storage import StorageUnavailable
+from app.services.voice import voice
 
 QUEUE_NAME = "transcode"
 # A job that outlives ffmpeg's own timeout twice (m4a then mp3) is dead.

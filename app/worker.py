@@ -25,7 +25,8 @@ from rq.job import Job, JobStatus
 from app import create_app
 from app.extensions import db
 from app.jobs import QUEUE_NAME, job_id, queue_for
-from app.services import redis_link, voice
+from app.services import redis_link
+from app.services.voice import voice
 
 log = logging.getLogger("natter.worker")
 ORPHANED = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}

@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from app.extensions import csrf
 from app.routes import int_value, json_body
-from app.services import administration, invites, registration
+from app.services.accounts import invites, registration
+from app.services.operations import administration
 
 bp = Blueprint("admin", __name__)
 pages = Blueprint("admin_pages", __name__)

@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from app.extensions import limiter
 from app.routes import json_body
 from app.routes.errors import json_error
-from app.services import accounts, login_throttle, registration, sessions
+from app.services.accounts import accounts, login_throttle, registration, sessions
 
 bp = Blueprint("auth", __name__)
 

@@ -11,19 +11,19 @@ from flask_login import current_user, login_required
 from app import jobs
 from app.extensions import db, limiter
 from app.routes import int_value, json_body
-from app.services import (
+from app.services import events
+from app.services.accounts import sessions
+from app.services.chat import (
     changes,
     conversations,
-    events,
     heard,
     history,
     message_changes,
     messages,
     read_state,
-    sessions,
-    voice,
 )
 from app.services.errors import N_, InvalidInput, Unavailable
+from app.services.voice import voice
 
 bp = Blueprint("chat", __name__)
 

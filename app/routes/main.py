@@ -16,8 +16,10 @@ from flask_login import current_user, login_required
 
 from app import jobs
 from app.routes import local_path
-from app.services import health, metrics, storage, voice
+from app.services import metrics, storage
+from app.services.operations import health
 from app.services.storage import naming
+from app.services.voice import voice
 
 bp = Blueprint("main", __name__)
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE, LOCALE_COOKIE_MAX_AGE
 from app.routes import json_body
-from app.services import accounts, profile
+from app.services.accounts import accounts, profile
 
 bp = Blueprint("profile", __name__)
 

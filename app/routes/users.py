@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import limiter
 from app.routes import int_value
-from app.services import people
+from app.services.accounts import people
 
 bp = Blueprint("users", __name__)
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.cli import invites_group, registration_group, users
+from app.commands.admin import invites_group, registration_group, users
 from app.extensions import db
 from app.models import Invite, User, utcnow
 from tests.app.test_live_and_limits import HttpUser, read_events

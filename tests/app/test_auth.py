@@ -26,7 +26,7 @@ def test_login_logout_round_trip(api_for):
 
 def test_password_is_stored_as_argon2(app, api_for):
     api_for("alice")
-    from app.services.accounts import find_by_username
+    from app.services.accounts.accounts import find_by_username
 
     with app.app_context():
         assert find_by_username("alice").password_hash.startswith("$argon2id$")

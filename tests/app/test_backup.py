@@ -16,10 +16,10 @@ from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 
 from app import MIGRATIONS_DIR, create_app
-from app.backup_cli import backup_cli
+from app.commands.backup import backup_cli
 from app.extensions import db
 from app.models import ChatMessage, User
-from app.services import backup
+from app.services.operations import backup
 from tests.conftest import CURRENT, ApiClient, make_settings
 
 # SQLite's online snapshot and pg_dump's: the same scenario on each engine.

@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
+from app.version import VERSION
 
 
 @pytest.mark.both_databases
@@ -111,6 +112,7 @@ def test_healthz_reports_database(client):
     assert response.status_code == 200
     assert response.get_json() == {
         "status": "ok",
+        "version": VERSION,
         "database": "ok",
         "redis": "disabled",
         "uploads": "ok",

@@ -8,7 +8,8 @@ import pytest
 
 from app.extensions import db
 from app.models import User
-from app.services import client_keys, events
+from app.services import events
+from app.services.chat import client_keys
 from tests.app.test_live_and_limits import HttpUser
 
 SEND = "/api/chat/messages"

@@ -6,7 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import UserSession, utcnow
-from app.services import sessions
+from app.services.accounts import sessions
 from tests.conftest import ApiClient
 
 PASSWORD = "correct horse battery"

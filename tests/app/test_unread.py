@@ -7,7 +7,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, User
-from app.services import messages
+from app.services.chat import messages
 from tests.app.test_names import flask_db
 from tests.conftest import app_environment
 

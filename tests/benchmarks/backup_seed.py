@@ -14,7 +14,8 @@ from pathlib import Path
 from app import create_app
 from app.extensions import db
 from app.models import ChatMessage
-from app.services import accounts, conversations
+from app.services.accounts import accounts
+from app.services.chat import conversations
 from app.services.storage import naming
 
 # Bytes of a 20 s voice message: m4a ~393 KB/min, mp3 ~364 KB/min, WebM/Opus 48 kbit/s.

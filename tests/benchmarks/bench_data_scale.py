@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from app import create_app
 from app.extensions import db
-from app.services import passwords
+from app.services.accounts import passwords
 from tests.benchmarks.report import BenchmarkError, Row, median
 from tests.benchmarks.scale_databases import PostgresDatabase, SqliteDatabase
 from tests.conftest import ApiClient, free_port, make_settings

@@ -13,7 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from app.services import media
+from app.services.voice import media
 from tests.benchmarks.report import Row, median
 from tests.voice import audio
 

@@ -1,7 +1,7 @@
 """Transcoding pipeline vs the bare ffmpeg command with identical arguments.
 
 The same speech clip (espeak-ng, WebM/Opus like Chrome's recordings) goes through
-app.services.media.to_m4a (limits, scratch copy, process group, privilege drop when
+app.services.voice.media.to_m4a (limits, scratch copy, process group, privilege drop when
 root) and through the very command line it builds, run bare, interleaved. The ratio
 of the medians is the pipeline's overhead; × realtime is on one core (ffmpeg's AAC
 encoder is single-threaded).
@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from app.services import media
+from app.services.voice import media
 from tests.benchmarks.report import Row, median
 from tests.voice import audio
 

@@ -45,10 +45,10 @@ PARTS = [
 # What runs inside those parts (the user load is in a hook or, for the access check, in
 # the view):
 ACROSS_PARTS = [
-    ("the user load (one query)", "app/services/sessions.py", "user_for"),
+    ("the user load (one query)", "app/services/accounts/sessions.py", "user_for"),
     ("the rate limiter's checks", "flask_limiter/_extension.py", "_check_request_limit"),
     ("all SQL (through SQLAlchemy's ORM)", "sqlalchemy/orm/session.py", "_execute_internal"),
-    ("serializing messages", "app/services/messages.py", "serialize_row"),
+    ("serializing messages", "app/services/chat/messages.py", "serialize_row"),
     ("JSON encoding", "flask/json/provider.py", "response"),
 ]
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.services import media
+from app.services.voice import media
 from tests.benchmarks.bench_transcode import bare_m4a_command, make_clip, timed
 from tests.benchmarks.bench_upload_playable import TIME_LIMIT_SECONDS, one_trip
 from tests.benchmarks.report import median

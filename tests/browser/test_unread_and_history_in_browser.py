@@ -6,7 +6,7 @@ import re
 from app import create_app
 from app.extensions import db
 from app.models import Conversation, User
-from app.services import messages
+from app.services.chat import messages
 from tests.app.test_live_and_limits import HttpUser
 from tests.browser.chromium import chromium, wait_for_chat
 from tests.conftest import make_settings

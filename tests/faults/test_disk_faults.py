@@ -20,7 +20,7 @@ import pytest
 
 from app import create_app
 from app.extensions import db
-from app.services import media
+from app.services.voice import media
 from tests.conftest import ApiClient, make_settings
 from tests.faults.conftest import files_in, fill, free_bytes
 from tests.voice import audio
@@ -102,7 +102,7 @@ def test_a_full_disk_during_transcoding_keeps_the_raw_file_as_the_source(
     small_disk, tmp_path, noise, monkeypatch, caplog
 ):
     scratch_short_of_an_m4a(small_disk, tmp_path, noise, monkeypatch)
-    caplog.set_level(logging.WARNING, logger="app.services.voice")
+    caplog.set_level(logging.WARNING, logger="app.services.voice.voice")
     # The scratch disk is sized against the m4a; the mp3 (smaller since the PESQ-chosen
     # encodings) could fit, so the fallback is taken out: only the full disk is tested here.
     with running_app(

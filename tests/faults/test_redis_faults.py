@@ -12,6 +12,7 @@ import signal
 import pytest
 import requests
 
+from app.version import VERSION
 from tests.app.test_live_and_limits import HttpUser
 from tests.conftest import app_environment
 from tests.faults.conftest import DEADLINE_SECONDS, wait_until
@@ -87,6 +88,7 @@ def test_login_posting_and_upload_answer_while_redis_fails(
     assert health.status_code == 503
     assert health.json() == {
         "status": "error",
+        "version": VERSION,
         "database": "ok",
         "redis": EXPECTED_ERROR[fault],
         "uploads": "ok",

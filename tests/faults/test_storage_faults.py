@@ -12,7 +12,7 @@ import pytest
 
 from app import create_app
 from app.extensions import db
-from app.services import voice
+from app.services.voice import voice
 from tests.app.test_live_and_limits import HttpUser
 from tests.conftest import ApiClient, app_environment, make_settings
 from tests.faults.conftest import DEADLINE_SECONDS, wait_until

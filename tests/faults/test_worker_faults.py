@@ -17,7 +17,7 @@ from app import create_app
 from app.config import Settings
 from app.extensions import db
 from app.models import Conversation, User
-from app.services import voice
+from app.services.voice import voice
 from tests.app.test_live_and_limits import HttpUser
 from tests.conftest import app_environment
 from tests.faults.conftest import DEADLINE_SECONDS, wait_until

@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from app.services import client_keys, events
+from app.services import events
+from app.services.chat import client_keys
 from tests.conftest import make_settings
 from tests.soak.checker import Run, check
 from tests.soak.inprocess import simulated_run

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.version import VERSION
 from tests.browser.chromium import (
     chromium,
     play_voice_message_to_end,
@@ -101,6 +102,7 @@ def test_the_release_speaks_chinese_from_its_compiled_catalog(stack):
 
 
 def test_natter_admin_and_the_first_admin_from_the_inventory(stack, tmp_path):
+    assert in_container("natter-admin --version").strip() == f"natter {VERSION}"
     assert f"\t{ADMIN_USERNAME}\tadmin" in in_container("natter-admin users list")
     created = in_container("natter-admin invites create --uses 2 --expires 1h").splitlines()
     assert created[0].startswith(f"{SITE}/login?invite=") and "2 use(s)" in created[1]

@@ -5,7 +5,7 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.services import storage
-from app.services.media import MediaLimits
+from app.services.voice.media import MediaLimits
 from tests.conftest import make_settings
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services import media
+from app.services.voice import media
 from tests.voice import audio
 
 SECRET = "TOP-SECRET-CONTENT-7c1e"

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from app.services import media
+from app.services.voice import media
 from tests.voice import audio
 
 # Issue 12: what a listener of either output hears must score at least this (mean per

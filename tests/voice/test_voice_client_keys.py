@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from app.services import client_keys
+from app.services.chat import client_keys
 from tests.voice.test_upload import upload, user
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.services import media, voice
+from app.services.voice import media, voice
 from tests.voice import audio
 
 

@@ -18,7 +18,7 @@ depends_on = None
 
 
 def _key(name):
-    # The same folding as app.services.names.username_key, frozen here as of this revision.
+    # The same folding as app.services.accounts.names.username_key, frozen as of this revision.
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 

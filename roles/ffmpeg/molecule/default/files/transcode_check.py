@@ -1,4 +1,4 @@
-"""Runs the app's own app/services/media.py on the test host: probe, to_m4a, to_mp3.
+"""Runs the app's own app/services/voice/media.py on the test host: probe, to_m4a, to_mp3.
 
     python3 transcode_check.py FOLDER_WITH_MEDIA_PY SPEECH.wav
 
@@ -16,7 +16,7 @@ import wave
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-from app.services import media  # noqa: E402 - the app's module, copied under this folder
+from app.services.voice import media  # noqa: E402 - the app's module, copied under this folder
 
 source = Path(sys.argv[2])
 with wave.open(str(source)) as recording:

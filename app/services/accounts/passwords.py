@@ -13,7 +13,7 @@ from app.services.errors import N_, InvalidInput
 MIN_LENGTH = 10
 # Long enough for any passphrase, short enough that hashing cannot be used to burn CPU.
 MAX_LENGTH = 256
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[2] / "data" / "common-passwords.txt.gz"
 
 _hasher = PasswordHasher()
 

@@ -4,7 +4,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ChatMessage, ConversationParticipant, User, VoiceHeard
-from app.services import conversations, events
+from app.services import events
+from app.services.chat import conversations
 from app.services.errors import N_, InvalidInput, NotFound
 
 EVENT = "voice_heard"

@@ -3,7 +3,7 @@
 from app.extensions import db
 from app.i18n import LOCALES, normalise_tag
 from app.models import User
-from app.services import names
+from app.services.accounts import names
 from app.services.errors import N_, InvalidInput
 
 

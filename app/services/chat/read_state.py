@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, ConversationParticipant, User
-from app.services import conversations, events, messages
+from app.services import events
+from app.services.chat import conversations, messages
 from app.services.errors import N_, InvalidInput
 
 READ_EVENT = "conversation_read"

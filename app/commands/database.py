@@ -8,8 +8,8 @@ from flask.cli import with_appcontext
 from flask_migrate.cli import db as db_group
 
 from app.extensions import db
-from app.services import database_copy
 from app.services.errors import ServiceError
+from app.services.operations import database_copy
 
 
 def register() -> None:

@@ -4,7 +4,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import User
-from app.services import invites, names, passwords
+from app.services.accounts import invites, names, passwords
 from app.services.errors import N_, Conflict, Forbidden, InvalidInput
 
 

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import ChatMessage, User, utcnow
-from app.services import conversations, messages, voice
+from app.services import storage
+from app.services.chat import conversations, messages
 from app.services.errors import N_, Conflict, Forbidden, NotFound
 from app.services.storage import naming
 
@@ -34,7 +35,7 @@ def recall(message_id: int, user: User, settings) -> ChatMessage:
     """Empties the message; a voice message's files are removed once the recall is saved."""
     message = _own_changeable(message_id, user, settings)
     names = _stored_names(message)
-    store = voice.storage_of(message, settings) if names else None
+    store = storage.backend_of(message, settings) if names else None
     message.content = ""
     message.recalled_at = utcnow()
     # No key: /uploads no longer finds it, and if storage fails below (or a transcode
@@ -43,7 +44,7 @@ def recall(message_id: int, user: User, settings) -> ChatMessage:
     message.transcode_state = None
     messages.commit_change(message)
     for name in names:
-        voice.forget(store, name)
+        storage.forget(store, name)
     return message
 
 

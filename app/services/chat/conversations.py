@@ -4,7 +4,8 @@ from sqlalchemy import bindparam
 
 from app.extensions import db
 from app.models import Conversation, ConversationParticipant, User
-from app.services import names, text
+from app.services import text
+from app.services.accounts import names
 from app.services.errors import N_, InvalidInput, Nn_, NotFound
 
 MAX_PARTICIPANTS = 50

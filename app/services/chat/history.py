@@ -9,7 +9,7 @@ from sqlalchemy import bindparam
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, ConversationParticipant, User
-from app.services import heard, messages
+from app.services.chat import heard, messages
 from app.services.errors import N_, InvalidInput
 
 DEFAULT_PAGE_SIZE = 50

@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, ConversationParticipant, User, utcnow
-from app.services import client_keys, media, messages, metrics, storage
+from app.services import metrics, storage
+from app.services.chat import client_keys, messages
 from app.services.errors import N_, InvalidInput, ServiceError, UnsupportedMedia
 from app.services.storage import naming
+from app.services.voice import media
 
 URL_PREFIX = naming.URL_PREFIX
 MAX_CLIENT_DURATION = 24 * 3600
@@ -63,7 +65,7 @@ def receive(
         )  # fmt: skip
     except SQLAlchemyError as error:
         db.session.rollback()
-        forget(store, raw)  # the commit failed: no message points at the file
+        storage.forget(store, raw)  # the commit failed: no message points at the file
         if key is None or not isinstance(error, IntegrityError):
             raise
         return client_keys.race_winner(error, sender_id, key, sent_digest), False
@@ -97,22 +99,6 @@ def store_upload(upload, store, media_key: str, settings) -> tuple[str, media.Pr
     return raw, info
 
 
-def forget(store, name: str) -> None:
-    """Remove a file nothing points at; if storage is down too, the log names it."""
-    try:
-        store.delete(name)
-    except storage.StorageUnavailable:
-        log.error("voice file %s is orphaned: storage unreachable while removing it", name)
-
-
-def storage_of(message, settings):
-    """The backend holding this message's files (NULL: local, from before the choice).
-
-    `message` is a ChatMessage or a row holding its `storage` column.
-    """
-    return storage.backend(settings, message.storage or "local")
-
-
 # A voice file's first request asks this (later ones Nginx answers from its kept decision):
 # the message's backend if the listener takes part in its conversation, in one query.
 LISTENERS_STORAGE = (
@@ -133,7 +119,7 @@ def storage_for_listener(media_key: str, user_id: int, settings):
     found = db.session.execute(
         LISTENERS_STORAGE, {"media_key": media_key, "user_id": user_id}
     ).one_or_none()
-    return None if found is None else storage_of(found, settings)
+    return None if found is None else storage.backend_of(found, settings)
 
 
 def sweep_orphans(settings, older_than: timedelta) -> list[str]:
@@ -210,7 +196,7 @@ def transcode(message_id: int, settings) -> dict:
     content = json.loads(message.content)
     if message.transcode_state != "pending":
         return content
-    store = storage_of(message, settings)
+    store = storage.backend_of(message, settings)
     raw_name = naming.name_of(content["url_raw"])
     limits = media.MediaLimits.from_settings(settings)
     with store.open_local(raw_name) as raw:

@@ -7,7 +7,7 @@ refuses a disabled account's cookies from then on.
 
 from app.extensions import db
 from app.models import User, utcnow
-from app.services import accounts, passwords, sessions
+from app.services.accounts import accounts, passwords, sessions
 from app.services.errors import N_, Conflict, InvalidInput, NotFound
 
 # The most accounts one page of the admin list shows.

@@ -4,7 +4,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ChatMessage, Conversation, MessageChange, User
-from app.services import client_keys, conversations, events
+from app.services import events
+from app.services.chat import client_keys, conversations
 from app.services.errors import N_, InvalidInput, Nn_
 
 MAX_TEXT_LENGTH = 4000
@@ -81,7 +82,7 @@ def publish(message: ChatMessage, event: str = "message", change_id: int | None 
 
 def commit_change(message: ChatMessage) -> None:
     """Saves a change to a sent message with its entry in the change log (which pages
-    that missed the event replay: `app.services.changes`), then tells the open pages."""
+    that missed the event replay: `app.services.chat.changes`), then tells the open pages."""
     change = MessageChange(message_id=message.id, conversation_id=message.conversation_id)
     db.session.add(change)
     db.session.commit()

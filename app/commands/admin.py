@@ -10,11 +10,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.services import accounts, administration, invites, registration
+from app.services.accounts import accounts, invites, registration
 from app.services.errors import ServiceError
+from app.services.operations import administration
+from app.version import VERSION
 
 
 def register(app: Flask) -> None:
+    app.cli.add_command(version)
     app.cli.add_command(users)
     app.cli.add_command(invites_group)
     app.cli.add_command(registration_group)
@@ -29,6 +32,12 @@ def _password() -> str:
 
 def _failed(error: ServiceError) -> click.ClickException:
     return click.ClickException(str(error))
+
+
+@click.command()
+def version():
+    """The app's version (natter-admin --version)."""
+    click.echo(f"natter {VERSION}")
 
 
 @click.group(cls=AppGroup)

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import voice, voice_migration
+from app.services.voice import voice, voice_migration
 
 storage_cli = AppGroup("storage", help="Voice file storage (local disk or S3).")
 

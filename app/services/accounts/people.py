@@ -2,7 +2,7 @@
 
 from app.extensions import db
 from app.models import User
-from app.services import names
+from app.services.accounts import names
 from app.services.errors import N_, InvalidInput
 
 MIN_QUERY_LENGTH = 2

@@ -4,15 +4,16 @@ import redis
 from sqlalchemy import text
 
 from app.extensions import db
-from app.services import redis_link, storage, voice
+from app.services import redis_link, storage
+from app.services.voice import voice
+from app.version import VERSION
 
 
 def check(settings) -> dict:
-    """{"status", "database", "redis", "uploads", "storage"}: "ok", "disabled", "error: ..."
-
-    (storage: "<backend>: ok" or "<backend>: error: ...").
+    """{"status", "version", "database", "redis", "uploads", "storage"}: "ok", "disabled",
+    "error: ..." (storage: "<backend>: ok" or "<backend>: error: ..."; version: the app's).
     """
-    report = {"status": "ok", "database": "ok", "redis": "disabled"}
+    report = {"status": "ok", "version": VERSION, "database": "ok", "redis": "disabled"}
     try:
         db.session.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 - any failure makes the host unhealthy

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func
 
 from app.extensions import db
 from app.models import ChatMessage, ConversationParticipant, MessageChange
-from app.services import heard, messages
+from app.services.chat import heard, messages
 
 # At most this many changed messages per answer; the page's cursor then goes on from there.
 REPLAY_LIMIT = 200

@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.services import mp4
 from app.services.errors import N_
 from app.services.storage import naming
+from app.services.voice import mp4
 
 # WebM/Matroska, Ogg, MP4/M4A (mov family), MP3, WAV: what browsers record or upload.
 ALLOWED_DEMUXERS = "matroska,ogg,mov,mp3,wav"

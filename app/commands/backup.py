@@ -12,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import backup
+from app.services.operations import backup
 
 backup_cli = AppGroup("backup", help="Backup archives: database snapshot, voice files, settings.")
 

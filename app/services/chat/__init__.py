@@ -1,0 +1,1 @@
+"""Chat: conversations, messages, history, read and heard state, edits and recalls."""

@@ -1,0 +1,1 @@
+"""Running an install: admins' account actions, backups, database copy, health."""
