@@ -350,6 +350,11 @@ def http_get_status(url: str) -> int:
         parts = urllib.parse.urlsplit(url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
         path = parts.path or "/"
+    return status_of_get(conn, path)
+
+
+def status_of_get(conn: http.client.HTTPConnection, path: str) -> int:
+    """GET `path` on an open or openable connection; closes it."""
     try:
         conn.request("GET", path)
         response = conn.getresponse()

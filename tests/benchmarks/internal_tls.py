@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import free_port, status_of_get, wait_for_port
 
 # natter_app_tls_name (group_vars/all/wiring.yml): the name Nginx verifies on every app host.
 APP_TLS_NAME = "natter-app"
@@ -80,13 +80,7 @@ def https_unix_status(socket_path: Path, tls: InternalTls, path: str = "/healthz
     raw.connect(str(socket_path))
     conn = http.client.HTTPConnection(APP_TLS_NAME, timeout=5)
     conn.sock = tls.context().wrap_socket(raw, server_hostname=APP_TLS_NAME)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
+    return status_of_get(conn, path)
 
 
 def wait_for_https_unix(socket_path: Path, tls: InternalTls, process, timeout=120.0) -> None:
