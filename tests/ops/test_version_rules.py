@@ -10,26 +10,28 @@ from ansible.template import Templar, trust_as_template
 
 from tests.conftest import ROOT
 
-# (installed package versions, the Python the host runs, whether the archive has Valkey).
+# (installed package versions, the Python the host runs, whether the archive has Valkey,
+# the radosgw version the archive offers).
 # Debian's are the ones seen in this project's containers; Ubuntu 24.04's are its archive's
 # release versions; Ubuntu 26.04's are those announced for it (not checked here).
 RELEASES = {
     "Debian 12": ({"nginx": "1.22.1-9+deb12u2", "certbot": "2.1.0-4", "systemd": "252.38-1~deb12u1",
-                   "postgresql": "15+248"}, "3.11", False),
+                   "postgresql": "15+248"}, "3.11", False, "16.2.15+ds-0+deb12u1"),
     "Debian 13": ({"nginx": "1.26.3-3+deb13u1", "certbot": "4.0.0-2", "systemd": "257.8-1~deb13u2",
-                   "postgresql": "17+278"}, "3.13", True),
+                   "postgresql": "17+278"}, "3.13", True, "18.2.7+ds-1"),
     "Ubuntu 24.04": ({"nginx": "1.24.0-2ubuntu7", "certbot": "2.9.0-1", "systemd": "255.4-1ubuntu8",
-                      "postgresql": "16+257build1"}, "3.12", False),
+                      "postgresql": "16+257build1"}, "3.12", False, "19.2.0-0ubuntu0.24.04.2"),
     "Ubuntu 26.04": ({"nginx": "1.28.0-2ubuntu1", "certbot": "4.0.0-2", "systemd": "259-1ubuntu1",
-                      "postgresql": "18+281"}, "3.14", True),
+                      "postgresql": "18+281"}, "3.14", True, "20.2.0-0ubuntu1"),
 }  # fmt: skip
 # What each release must get: nginx's HTTP/2 directive, how certbot tests its deploy hook,
-# PrivateUsers= in the app's units, PostgreSQL's major version, the Redis flavors offered.
+# PrivateUsers= in the app's units, PostgreSQL's major version, the Redis flavors offered,
+# whether the object_storage role's gateway (dbstore) can run.
 EXPECTED = {
-    "Debian 12": ("listen", "forced_renewal", False, "15", ["redis"]),
-    "Debian 13": ("on", "dry_run", True, "17", ["redis", "valkey"]),
-    "Ubuntu 24.04": ("listen", "dry_run", False, "16", ["redis"]),
-    "Ubuntu 26.04": ("on", "dry_run", True, "18", ["redis", "valkey"]),
+    "Debian 12": ("listen", "forced_renewal", False, "15", ["redis"], False),
+    "Debian 13": ("on", "dry_run", True, "17", ["redis", "valkey"], True),
+    "Ubuntu 24.04": ("listen", "dry_run", False, "16", ["redis"], True),
+    "Ubuntu 26.04": ("on", "dry_run", True, "18", ["redis", "valkey"], True),
 }
 RULES = {
     "nginx": ("roles/nginx/vars/main.yml", "__nginx_http2_directive"),
@@ -37,11 +39,15 @@ RULES = {
     "sandbox": ("roles/chat_app/vars/main.yml", "__chat_app_private_users"),
     "postgresql": ("roles/postgresql/vars/main.yml", "__postgresql_version"),
     "redis": ("roles/redis/vars/Debian.yml", "__redis_flavors_available"),
+    "object_storage": (
+        "roles/object_storage/vars/Debian.yml",
+        "__object_storage_dbstore_available",
+    ),
 }
 VALKEY_OFFER = "Package: valkey-server\nVersion: 8.1.1+dfsg1-3\n"
 
 
-def rule(name: str, packages: dict[str, str], valkey: bool):
+def rule(name: str, packages: dict[str, str], valkey: bool, radosgw: str = ""):
     path, variable = RULES[name]
     facts = {"packages": {pkg: [{"version": version}] for pkg, version in packages.items()}}
     loader = DataLoader()
@@ -51,6 +57,9 @@ def rule(name: str, packages: dict[str, str], valkey: bool):
     variables = trusted | {
         "ansible_facts": facts,
         "__redis_valkey_offer": {"stdout": VALKEY_OFFER if valkey else ""},
+        "__object_storage_radosgw_offer": {
+            "stdout": f"Package: radosgw\nVersion: {radosgw}\n" if radosgw else ""
+        },
     }
     templar = Templar(loader=loader, variables=variables)
     return templar.template(variables[variable])
@@ -58,8 +67,8 @@ def rule(name: str, packages: dict[str, str], valkey: bool):
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_each_release_gets_the_behaviour_of_the_versions_it_carries(release):
-    packages, _, valkey = RELEASES[release]
-    got = tuple(rule(name, packages, valkey) for name in RULES)
+    packages, _, valkey, radosgw = RELEASES[release]
+    got = tuple(rule(name, packages, valkey, radosgw) for name in RULES)
     assert got == EXPECTED[release]
 
 
@@ -70,10 +79,15 @@ def test_a_release_never_run_here_follows_its_versions_not_its_name():
         "systemd": "260-1",
         "postgresql": "19+290",
     }
-    assert [rule(name, newer, True) for name in RULES] == [
+    assert [rule(name, newer, True, "2:21.1.0-1") for name in RULES] == [
         "on",
         "dry_run",
         True,
         "19",
         ["redis", "valkey"],
+        True,
     ]
+
+
+def test_an_archive_without_radosgw_gets_a_clear_refusal_not_a_guess():
+    assert rule("object_storage", {}, False, "") is False
