@@ -6,6 +6,10 @@ to that process's subscriptions, so every Gunicorn worker sees every event. With
 or while Redis is down, events reach the publishing process's own subscriptions only;
 pages then catch up through polling.
 
+What a process could not publish (Redis down or stalled) reached only its own streams:
+once Redis answers again, it publishes a "resync" and every process closes its streams,
+whose pages catch up from the database (polling with after_id) and reopen them.
+
 Streams can be closed from anywhere: when their session ends (logout, "log out
 everywhere", a password change) and when an account opens more than
 EVENT_STREAMS_PER_USER of them (the oldest goes; Redis keeps the per-account register
@@ -83,6 +87,8 @@ class EventHub:
         self._listening = threading.Event()
         self._client = redis_link.client(self.redis_url, settings) if self.redis_url else None
         self._breaker = breaker
+        # Set when an event went to this process's streams only: the others missed it.
+        self._unpublished = threading.Event()
 
     def live(self) -> bool:
         """False while Redis is known to be failing: streams would miss other processes' events."""
@@ -154,24 +160,46 @@ class EventHub:
         if self._client is not None and self._breaker.allows():
             try:
                 self._client.publish(CHANNEL, payload)
+                self._announce_missed_events()
                 return
             except redis.RedisError as error:
                 log.warning("live events: Redis publish failed, local delivery only: %s", error)
                 self._went_down()
+        if self._client is not None:
+            self._unpublished.set()
         self._deliver(payload)
+
+    def _announce_missed_events(self) -> None:
+        """After events went to this process's streams only, every stream must catch up."""
+        if not self._unpublished.is_set() or not self._breaker.allows():
+            return
+        self._unpublished.clear()
+        try:
+            self._client.publish(CHANNEL, json.dumps({"control": "resync"}))
+            log.info("live events: Redis is back; every stream catches up")
+        except redis.RedisError as error:
+            self._unpublished.set()
+            log.warning("live events: Redis failed again before the resync: %s", error)
+            self._went_down()
 
     def _went_down(self) -> None:
         """Redis failed: end every stream here, so their pages poll until Redis is back."""
         self._breaker.failed()
+        self._close_all("unavailable")
+
+    def _close_all(self, reason: str) -> None:
         with self._lock:
             streams = [s for subscriptions in self._subscribers.values() for s in subscriptions]
         for subscription in streams:
-            subscription.close("unavailable")
+            subscription.close(reason)
 
     def _deliver(self, payload: str | bytes) -> None:
         message = json.loads(payload)
         if message.get("control") == "close":
             self._close_matching(message)
+            return
+        if message.get("control") == "resync":
+            self._close_all("resync")
             return
         with self._lock:
             targets = [
@@ -242,6 +270,7 @@ class EventHub:
             pubsub.subscribe(CHANNEL)
             quiet_since = time.monotonic()
             while True:
+                self._announce_missed_events()
                 item = pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
                 if item is not None:
                     quiet_since = time.monotonic()
