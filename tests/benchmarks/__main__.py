@@ -4,7 +4,8 @@
     python -m tests.benchmarks --smoke    # every benchmark with tiny counts (CI)
     python -m tests.benchmarks --only s3  # the S3 rows (a real RGW) and their local-disk twins
 
-The table goes to stdout and to build/benchmarks.md.
+The table goes to stdout and to build/benchmarks.md; a full run also writes it into
+docs/developers/benchmarks.md, between its markers.
 """
 
 import argparse
@@ -30,6 +31,8 @@ from tests.benchmarks.web_stack import web_stack
 from tests.conftest import ROOT
 
 UPLOAD_CLIP_SECONDS = 10
+DOCS_PAGE = ROOT / "docs" / "developers" / "benchmarks.md"
+BEGIN, END = "<!-- BEGIN LATEST BENCH", "<!-- END LATEST BENCH -->"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,14 @@ def run(budget: Budget, folder: Path, smoke: bool, only: str | None) -> list:
     return rows + provisioning.rows()
 
 
+def write_latest(page: Path, report: str) -> None:
+    """The report between the page's markers; the rest of the page as it was."""
+    text = page.read_text()
+    start, end = text.index(BEGIN), text.index(END)
+    marker_line = text[start : text.index("\n", start) + 1]
+    page.write_text(text[:start] + marker_line + report + "\n" + text[end:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny counts: checks, not figures")
@@ -106,6 +117,8 @@ def main() -> None:
     output = ROOT / "build" / f"{name}.md"
     output.parent.mkdir(exist_ok=True)
     output.write_text(report + "\n")
+    if not smoke and not arguments.only:
+        write_latest(DOCS_PAGE, report)
 
 
 if __name__ == "__main__":
