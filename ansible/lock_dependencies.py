@@ -2,7 +2,7 @@
 
     python ansible/lock_dependencies.py CONSTRAINTS_FILE
 
-One lock per Python that a supported Debian ships (TARGETS). pip resolves each with
+One lock per Python that a supported release ships (TARGETS). pip resolves each with
 --python-version/--platform/--only-binary, so no other interpreter is needed here; but
 pip evaluates environment markers with the Python that runs it, so this walks the
 resolved dependency graph again with the target's own marker environment: anything the
@@ -25,13 +25,15 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-# The Python each supported Debian release ships: Debian 12 → 3.11.2, Debian 13 → 3.13.5.
-TARGETS = {"3.11": "3.11.2", "3.13": "3.13.5"}
+# The Python each supported release ships: Debian 12 → 3.11.2, Ubuntu 24.04 → 3.12.3,
+# Debian 13 → 3.13.5, Ubuntu 26.04 → 3.14 (announced; its point release not checked here).
+TARGETS = {"3.11": "3.11.2", "3.12": "3.12.3", "3.13": "3.13.5", "3.14": "3.14.0"}
+RELEASES = {"3.11": "Debian 12", "3.12": "Ubuntu 24.04", "3.13": "Debian 13", "3.14": "Ubuntu 26.04"}
 PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64"]
 HEADER = """\
-# Exact versions of the app's runtime dependencies for CPython {minor} (Debian {debian}).
+# Exact versions of the app's runtime dependencies for CPython {minor} ({release}).
 # roles/chat_app installs them into each release's venv on hosts whose python3 is {minor}.
-# Regenerate both locks with ansible/lock-dependencies.sh after changing pyproject.toml.
+# Regenerate every lock with ansible/lock-dependencies.sh after changing pyproject.toml.
 # Installed with --require-hashes: a wheel whose sha256 differs from its line is refused.
 # python-version: {full}
 """
@@ -96,10 +98,10 @@ def lock(minor: str, full: str, constraints: Path, workdir: Path) -> Path:
         extra += missing
     else:
         raise SystemExit(f"py{minor}: still unresolved after 4 rounds: {missing}")
-    debian = {"3.11": "12", "3.13": "13"}[minor]
     pins = [pin(item) for item in packages.values()]
     target = ROOT / "requirements" / f"py{minor}.lock"
-    target.write_text(HEADER.format(minor=minor, debian=debian, full=full) + "\n".join(pins) + "\n")
+    header = HEADER.format(minor=minor, release=RELEASES[minor], full=full)
+    target.write_text(header + "\n".join(pins) + "\n")
     return target
 
 

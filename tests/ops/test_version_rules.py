@@ -91,3 +91,11 @@ def test_a_release_never_run_here_follows_its_versions_not_its_name():
 
 def test_an_archive_without_radosgw_gets_a_clear_refusal_not_a_guess():
     assert rule("object_storage", {}, False, "") is False
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_each_release_s_python_has_a_wheel_lock(release):
+    python = RELEASES[release][1]
+    lock = ROOT / "requirements" / f"py{python}.lock"
+    assert lock.exists(), f"{release} runs Python {python}: no {lock.name}"
+    assert f"CPython {python} ({release})" in lock.read_text().splitlines()[0]
