@@ -52,13 +52,13 @@ def run(folder: Path, clip: Path, clip_seconds: int, budget) -> list[Row]:
     plain_p50, tls_p50 = median(trips["plain"]), median(trips["tls"])
     return [
         Row(
-            f"empty poll, {LABEL}, wrk -c{CONNECTIONS}",
+            f"empty poll with {LABEL}, wrk -c{CONNECTIONS}",
             tls_load.summary(),
             f"same stack, plain hops: {plain_load.summary()}",
             plain_load.requests_per_second / tls_load.requests_per_second,
         ),
         Row(
-            f"upload → playable, {LABEL}, {clip_seconds} s WebM/Opus ×{budget.uploads}",
+            f"upload → playable with {LABEL}, {clip_seconds} s WebM/Opus ×{budget.uploads}",
             f"p50 {tls_p50 * 1000:.0f} ms, p95 {percentile(trips['tls'], 0.95) * 1000:.0f} ms",
             f"plain hops: p50 {plain_p50 * 1000:.0f} ms",
             tls_p50 / plain_p50,

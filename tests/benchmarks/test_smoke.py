@@ -25,6 +25,8 @@ MEASURED = [
     "empty poll, via Nginx",
     "50-message fetch",
     "live delivery, 5 idle streams",
+    "empty poll with TLS on the hops",
+    "upload → playable with TLS on the hops",
     *(
         f"{request} at scale, {engine}"
         for request in (
