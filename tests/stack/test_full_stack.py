@@ -91,6 +91,7 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
         "redis": "ok",
         "uploads": "ok",
         "storage": f"{STORAGE}: ok",
+        "version": VERSION,
     }
 
 
