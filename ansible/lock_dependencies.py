@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # The Python each supported release ships: Debian 12 → 3.11.2, Ubuntu 24.04 → 3.12.3,
 # Debian 13 → 3.13.5, Ubuntu 26.04 → 3.14 (announced; its point release not checked here).
 TARGETS = {"3.11": "3.11.2", "3.12": "3.12.3", "3.13": "3.13.5", "3.14": "3.14.0"}
-RELEASES = {"3.11": "Debian 12", "3.12": "Ubuntu 24.04", "3.13": "Debian 13", "3.14": "Ubuntu 26.04"}
+RELEASES = {
+    "3.11": "Debian 12",
+    "3.12": "Ubuntu 24.04",
+    "3.13": "Debian 13",
+    "3.14": "Ubuntu 26.04",
+}
 PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64"]
 HEADER = """\
 # Exact versions of the app's runtime dependencies for CPython {minor} ({release}).
