@@ -11,6 +11,7 @@ Prints JSON for Ansible. Usage: pack-release.py <checkout> X.Y [X.Y ...]
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -34,8 +35,13 @@ def tracked_files(source: Path) -> list[str]:
 
 
 def pack_tarball(source: Path, target: Path) -> str:
-    """Writes target (.tar.gz) with fixed times and owners; returns the tar's sha256."""
-    plain = target.with_suffix("")
+    """Writes target (.tar.gz) with fixed times and owners; returns the tar's sha256.
+
+    Written beside it under a name of this process, then renamed over it: another run
+    packing the same checkout at the same time (a second play batch, another playbook)
+    never truncates the file a copy to a host is still reading."""
+    plain = target.with_name(f".{target.name}.{os.getpid()}.tar")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     with tarfile.open(plain, "w", format=tarfile.GNU_FORMAT) as tar:
         for name in tracked_files(source):
             info = tar.gettarinfo(source / name, arcname=name)
@@ -48,11 +54,12 @@ def pack_tarball(source: Path, target: Path) -> str:
     digest = hashlib.sha256(plain.read_bytes()).hexdigest()
     with (
         open(plain, "rb") as raw,
-        open(target, "wb") as out,
+        open(partial, "wb") as out,
         gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as packed,
     ):
         shutil.copyfileobj(raw, packed)
     plain.unlink()
+    partial.replace(target)
     return digest
 
 
@@ -86,7 +93,7 @@ def pack_wheels(wheels: Path) -> Path:
     newest = max(path.stat().st_mtime for path in wheels.iterdir())
     if archive.exists() and archive.stat().st_mtime >= newest:
         return archive
-    partial = archive.with_name(archive.name + ".partial")
+    partial = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
     with tarfile.open(partial, "w", format=tarfile.GNU_FORMAT) as tar:
         for path in sorted(wheels.iterdir()):
             info = tar.gettarinfo(path, arcname=f".wheels/{path.name}")
