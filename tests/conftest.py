@@ -318,16 +318,22 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -
 
     `url` is http://127.0.0.1:PORT/path, or unix:/path/to.sock:/path for a unix socket.
     """
+    wait_for_answer(lambda: http_get_status(url), url, process, timeout)
+
+
+def wait_for_answer(ask, what, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Calls `ask` until it returns instead of failing to connect (OSError), while `process`
+    runs; `what` names the server in the error."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before answering")
         try:
-            http_get_status(url)
+            ask()
             return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
+    raise TimeoutError(f"{what} did not answer within {timeout}s")
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):

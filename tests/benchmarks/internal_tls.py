@@ -6,13 +6,12 @@ import http.client
 import socket
 import ssl
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from tests.conftest import free_port, status_of_get, wait_for_port
+from tests.conftest import free_port, status_of_get, wait_for_answer, wait_for_port
 
 # natter_app_tls_name (group_vars/all/wiring.yml): the name Nginx verifies on every app host.
 APP_TLS_NAME = "natter-app"
@@ -84,13 +83,5 @@ def https_unix_status(socket_path: Path, tls: InternalTls, path: str = "/healthz
 
 
 def wait_for_https_unix(socket_path: Path, tls: InternalTls, process, timeout=120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before answering")
-        try:
-            https_unix_status(socket_path, tls)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{socket_path} did not answer over TLS within {timeout}s")
+    what = f"{socket_path} over TLS"
+    wait_for_answer(lambda: https_unix_status(socket_path, tls), what, process, timeout)
