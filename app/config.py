@@ -189,6 +189,14 @@ class Settings:
     # Who may read /metrics besides loopback: comma-separated addresses or networks (CIDR)
     # of the Prometheus servers. Everyone else gets 404. Nginx applies the same list.
     metrics_allowed_networks: str = ""
+    # Where the site's web server answers HTTPS (host:port, e.g. 127.0.0.1:443 or a web
+    # host's private address): the app shakes hands with it as a browser would and reports
+    # the served certificate's expiry on /metrics and /admin. Empty = not checked.
+    served_certificate_address: str = ""
+    # /admin warns when the served certificate has less than this many hours left: an
+    # address's certificate lives about six days and renews at half its life, so two
+    # days left means its renewals have failed for a day.
+    certificate_warning_hours: int = 48
 
     @property
     def is_development(self) -> bool:
@@ -237,6 +245,8 @@ class Settings:
             )
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise SettingsError("PUBLIC_URL must start with https:// or http://")
+        if self.served_certificate_address and ":" not in self.served_certificate_address:
+            raise SettingsError("SERVED_CERTIFICATE_ADDRESS must be host:port")
         if self.event_streams_per_user < 1:
             raise SettingsError("EVENT_STREAMS_PER_USER must be at least 1")
         if not 1 <= self.voice_max_seconds <= self.ffmpeg_max_duration_seconds:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.extensions import csrf
 from app.routes import int_value, json_body
 from app.services.accounts import invites, registration
-from app.services.operations import administration
+from app.services.operations import administration, served_certificate
 
 bp = Blueprint("admin", __name__)
 pages = Blueprint("admin_pages", __name__)
@@ -31,7 +31,8 @@ csrf.exempt(bp)
 
 @pages.get("/admin")
 def admin_page():
-    return render_template("admin.html")
+    settings = current_app.config["SETTINGS"]
+    return render_template("admin.html", certificate=served_certificate.warning(settings))
 
 
 @bp.get("/users")

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from app import jobs
 from app.routes import local_path
 from app.services import metrics, storage
-from app.services.operations import health
+from app.services.operations import health, served_certificate
 from app.services.storage import naming
 from app.services.voice import voice
 
@@ -55,7 +55,9 @@ def metrics_text():
     settings = current_app.config["SETTINGS"]
     if not metrics.may_read(request.remote_addr, settings.metrics_allowed_networks):
         abort(404)
-    body = metrics.exposition(health.check(settings), jobs.queue_depth(settings))
+    body = metrics.exposition(
+        health.check(settings), jobs.queue_depth(settings), served_certificate.current(settings)
+    )
     return Response(body, mimetype=None, content_type=metrics.CONTENT_TYPE)
 
 

@@ -107,8 +107,9 @@ def may_read(remote_addr: str | None, setting: str) -> bool:
     return any(address in network for network in allowed_networks(setting))
 
 
-def exposition(health: dict, queue_depth: int | None) -> bytes:
-    """Every process's samples, then the values read at scrape time (health, queue)."""
+def exposition(health: dict, queue_depth: int | None, certificate=None) -> bytes:
+    """Every process's samples, then the values read at scrape time (health, queue, the
+    served certificate: operations.served_certificate, None when not checked)."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         registry = CollectorRegistry()
@@ -116,16 +117,16 @@ def exposition(health: dict, queue_depth: int | None) -> bytes:
     else:
         registry = REGISTRY
     now = CollectorRegistry()
-    now.register(_ScrapeTime(health, queue_depth))
+    now.register(_ScrapeTime(health, queue_depth, certificate))
     return generate_latest(registry) + generate_latest(now)
 
 
 class _ScrapeTime:
-    """Values measured when Prometheus asks: whether the database and Redis answer, and
-    how many transcode jobs wait."""
+    """Values measured when Prometheus asks: whether the database and Redis answer, how
+    many transcode jobs wait, and when the served certificate expires."""
 
-    def __init__(self, health: dict, queue_depth: int | None):
-        self.health, self.queue_depth = health, queue_depth
+    def __init__(self, health: dict, queue_depth: int | None, certificate=None):
+        self.health, self.queue_depth, self.certificate = health, queue_depth, certificate
 
     def collect(self):
         up = GaugeMetricFamily(
@@ -144,3 +145,19 @@ class _ScrapeTime:
                 "Transcode jobs waiting in the Redis queue.",
                 value=self.queue_depth,
             )
+        if self.certificate is not None:
+            yield from _certificate_families(self.certificate)
+
+
+def _certificate_families(certificate):
+    yield GaugeMetricFamily(
+        "natter_served_certificate_readable",
+        "1 when a TLS handshake with the site's web server returned its certificate.",
+        value=0.0 if certificate.not_after is None else 1.0,
+    )
+    if certificate.not_after is not None:
+        yield GaugeMetricFamily(
+            "natter_served_certificate_expiry_timestamp_seconds",
+            "When the certificate the site serves expires (seconds since the epoch).",
+            value=certificate.not_after,
+        )

@@ -9,6 +9,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.version import VERSION
 from tests.browser.chromium import (
@@ -84,6 +85,21 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
         " | openssl x509 -noout -issuer"
     )
     assert "Pebble" in issuer
+    # /metrics reports the expiry of the certificate Nginx serves (a handshake, as browsers).
+    served_expiry = in_container(
+        f"openssl s_client -connect 127.0.0.1:443 -servername {DOMAIN} </dev/null 2>/dev/null"
+        " | openssl x509 -noout -enddate | cut -d= -f2 | date -f - +%s"
+    )
+    metrics = in_container(
+        "curl -sS --unix-socket /run/natter/gunicorn.sock http://localhost/metrics"
+    )
+    reported = [
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "natter_served_certificate_expiry_timestamp_seconds"
+    ]
+    assert reported == [float(served_expiry)]
     health = json.loads(stack.curl(f"{SITE}/healthz").stdout)
     assert health == {
         "status": "ok",
