@@ -124,19 +124,22 @@ class Listener(threading.Thread):
         while not self.stopping.is_set():
             query = f"?after_id={self.last_id}" if self.last_id else ""
             url = f"https://{self.client.site['domain']}/api/chat/events{query}"
-            self.process = subprocess.Popen(self.client.curl("-N", "--max-time", "120", url),
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                            text=True)  # fmt: skip
-            event = None
-            for line in self.process.stdout:
-                if line.startswith("event: "):
-                    event = line[7:].strip()
-                elif line.startswith("data: ") and event == "message":
-                    message = json.loads(line[6:])
-                    self.records.append({"received": time.time(), "message": message})
-                    self.last_id = max(self.last_id, message["id"])
-            self.process.wait()
+            # The with closes the pipe and waits for curl, whichever side ended the stream.
+            with subprocess.Popen(self.client.curl("-N", "--max-time", "120", url),
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True) as self.process:  # fmt: skip
+                self.read(self.process.stdout)
             self.stopping.wait(1)
+
+    def read(self, lines):
+        event = None
+        for line in lines:
+            if line.startswith("event: "):
+                event = line[7:].strip()
+            elif line.startswith("data: ") and event == "message":
+                message = json.loads(line[6:])
+                self.records.append({"received": time.time(), "message": message})
+                self.last_id = max(self.last_id, message["id"])
 
     def stop(self):
         self.stopping.set()
