@@ -153,12 +153,12 @@ def http2_directive() -> str:
     return "on" if version >= (1, 25, 1) else "listen"
 
 
-def make_certificate(folder: Path) -> Path:
+def make_certificate(folder: Path, alt_names: str = f"DNS:{SERVER_NAME},IP:127.0.0.1") -> Path:
     folder.mkdir(parents=True)
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "2", "-subj", f"/CN={SERVER_NAME}",
-         "-addext", f"subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1",
+         "-nodes", "-days", "2", "-subj", "/CN=natter-test",
+         "-addext", f"subjectAltName={alt_names}",
          "-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem")],
         check=True, capture_output=True,
     )  # fmt: skip
@@ -166,10 +166,19 @@ def make_certificate(folder: Path) -> Path:
 
 
 def write_nginx_config(
-    folder: Path, port: int, app_socket: Path, hello_socket: Path, overrides: dict
+    folder: Path,
+    port: int,
+    app_socket: Path,
+    hello_socket: Path,
+    overrides: dict,
+    template: str = "nginx_bench.conf.j2",
+    alt_names: str = f"DNS:{SERVER_NAME},IP:127.0.0.1",
 ) -> Path:
+    """The role's site as `template` extends it (the benchmarks' one, or the role's own
+    site.conf.j2 with its ports 80 and 443: then in a network namespace of the test's)."""
     nginx_dir = folder / "nginx"
-    ca_file = make_certificate(nginx_dir / "tls" / SERVER_NAME)
+    server_name = overrides.get("nginx_server_name", SERVER_NAME)
+    ca_file = make_certificate(nginx_dir / "tls" / server_name, alt_names)
     variables = {
         **yaml.safe_load((ROLES / "nginx" / "vars" / "Debian.yml").read_text()),
         **role_defaults("nginx"),
@@ -195,7 +204,7 @@ def write_nginx_config(
             **variables,
         )
     render(
-        "nginx_bench.conf.j2",
+        template,
         [Path(__file__).parent, role_templates],
         nginx_dir / "site.conf",
         **variables,
