@@ -172,11 +172,13 @@ def event_stream():
     if not hub.live():
         raise Unavailable(events.PAUSED)
     subscription = hub.subscribe(user_id, sessions.token_hash(session[sessions.COOKIE_KEY]))
+    replay_from, changes_from = hub.resume_from(last_id, changes_after)
     backlog = []
     if last_id is not None:
-        backlog += [("message", m) for m in history.missed_by(user_id, last_id)]
-    if changes_after is not None:
-        backlog += [("message_updated", m) for m in changes.for_participant(user_id, changes_after)]
+        missed = history.missed_by(user_id, last_id, replay_from)
+        backlog += [("message", m) for m in missed]
+    if changes_from is not None:
+        backlog += [("message_updated", m) for m in changes.for_participant(user_id, changes_from)]
     db.session.remove()  # the stream holds no database connection while it idles
     client_socket = request.environ.get("gunicorn.socket")
 

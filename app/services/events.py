@@ -8,7 +8,11 @@ pages then catch up through polling.
 
 What a process could not publish (Redis down or stalled) reached only its own streams:
 once Redis answers again, it publishes a "resync" and every process closes its streams,
-whose pages catch up from the database (polling with after_id) and reopen them.
+whose pages catch up from the database (polling with after_id) and reopen them. A page
+may meanwhile have seen a later message (another process published it), so its after_id
+is past the one it missed: the resync also leaves in Redis, for a few minutes, the id
+before the first message published locally only, and resumed streams replay from there
+(resume_from; the page keeps one of each message).
 
 Streams can be closed from anywhere: when their session ends (logout, "log out
 everywhere", a password change) and when an account opens more than
@@ -46,6 +50,19 @@ LISTENER_WAIT_SECONDS = 5.0
 PAUSED = N_("live events are paused while Redis is down; poll for messages")
 # A registered stream not refreshed for this long belongs to a process that died.
 STREAM_REGISTRATION_SECONDS = 60
+# Where streams resumed after a resync replay from (message ids, change ids): kept longer
+# than a page waits between a closed stream and a new one (30 s of polling).
+RESUME_FLOOR_KEY = "natter:events:resume-floor:{cursor}"
+RESUME_FLOOR_SECONDS = 300
+RESUME_CURSORS = ("after_id", "changes_after")
+# Lowers each floor to its argument (never raises it) and renews its expiry.
+LOWER_FLOORS = """
+for i, key in ipairs(KEYS) do
+  local current = redis.call('GET', key)
+  if not current or tonumber(ARGV[i]) < tonumber(current) then redis.call('SET', key, ARGV[i]) end
+  redis.call('EXPIRE', key, ARGV[#ARGV])
+end
+"""
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +106,8 @@ class EventHub:
         self._breaker = breaker
         # Set when an event went to this process's streams only: the others missed it.
         self._unpublished = threading.Event()
+        # The cursors just before the first such event (after_id, changes_after).
+        self._missed_floor: dict[str, int] = {}
 
     def live(self) -> bool:
         """False while Redis is known to be failing: streams would miss other processes' events."""
@@ -166,21 +185,55 @@ class EventHub:
                 log.warning("live events: Redis publish failed, local delivery only: %s", error)
                 self._went_down()
         if self._client is not None:
+            self._note_missed(message)
             self._unpublished.set()
         self._deliver(payload)
+
+    def _note_missed(self, message: dict) -> None:
+        data = message.get("data") or {}
+        cursors = {}
+        if message.get("event") == "message" and "id" in data:
+            cursors["after_id"] = data["id"] - 1
+        if "change_id" in data:
+            cursors["changes_after"] = data["change_id"] - 1
+        self._note_floor(cursors)
 
     def _announce_missed_events(self) -> None:
         """After events went to this process's streams only, every stream must catch up."""
         if not self._unpublished.is_set() or not self._breaker.allows():
             return
         self._unpublished.clear()
+        with self._lock:
+            floor, self._missed_floor = self._missed_floor, {}
         try:
+            if floor:
+                keys = [RESUME_FLOOR_KEY.format(cursor=cursor) for cursor in floor]
+                self._client.eval(LOWER_FLOORS, len(keys), *keys, *floor.values(),
+                                  RESUME_FLOOR_SECONDS)  # fmt: skip
             self._client.publish(CHANNEL, json.dumps({"control": "resync"}))
             log.info("live events: Redis is back; every stream catches up")
         except redis.RedisError as error:
+            self._note_floor(floor)
             self._unpublished.set()
             log.warning("live events: Redis failed again before the resync: %s", error)
             self._went_down()
+
+    def _note_floor(self, floor: dict[str, int]) -> None:
+        with self._lock:
+            for cursor, value in floor.items():
+                self._missed_floor[cursor] = min(value, self._missed_floor.get(cursor, value))
+
+    def resume_from(self, after_id: int | None, changes_after: int | None) -> tuple:
+        """Where a resumed stream's backlog starts: its cursors, lowered to a recent
+        resync's floor (what some streams may have missed); None stays None (no resume)."""
+        if self._client is None or (after_id is None and changes_after is None):
+            return after_id, changes_after
+        keys = [RESUME_FLOOR_KEY.format(cursor=cursor) for cursor in RESUME_CURSORS]
+        floors = self._redis_call(lambda client: client.mget(keys)) or [None, None]
+        return tuple(
+            cursor if cursor is None or floor is None else min(cursor, int(floor))
+            for cursor, floor in zip((after_id, changes_after), floors, strict=True)
+        )
 
     def _went_down(self) -> None:
         """Redis failed: end every stream here, so their pages poll until Redis is back."""

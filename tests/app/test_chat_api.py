@@ -2,6 +2,8 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
+from app.models import User
+from app.services.chat import history
 from app.version import VERSION
 
 
@@ -47,6 +49,19 @@ def test_after_id_returns_only_newer_messages_oldest_first(api_for):
     assert alice.messages(conversation_id, after_id=ids[-1]).get_json()["messages"] == []
     latest_two = alice.messages(conversation_id, limit=2).get_json()["messages"]
     assert [m["content"] for m in latest_two] == ["m3", "m4"]
+
+
+def test_a_resumed_streams_backlog_replays_from_a_resync_floor_then_the_new(api_for, app):
+    alice = api_for("alice")
+    api_for("bob")
+    conversation_id = alice.conversation_with("bob")
+    ids = [alice.send(conversation_id, f"m{i}").get_json()["id"] for i in range(5)]
+    with app.app_context():
+        bob_id = db.session.execute(db.select(User.id).filter_by(username="bob")).scalar_one()
+        plain = history.missed_by(bob_id, ids[2])
+        replayed = history.missed_by(bob_id, ids[3], replay_from=ids[0])
+    assert [m["id"] for m in plain] == ids[3:]
+    assert [m["id"] for m in replayed] == ids[1:]
 
 
 def test_unknown_participant_is_rejected(api_for):

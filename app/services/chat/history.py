@@ -74,16 +74,24 @@ def page(
     return heard.attach([messages.serialize_row(row) for row in rows])
 
 
-def missed_by(user_id: int, last_id: int) -> list[dict]:
-    """New messages after `last_id` in all the user's conversations (a resumed stream)."""
+def missed_by(user_id: int, last_id: int, replay_from: int | None = None) -> list[dict]:
+    """New messages after `last_id` in all the user's conversations (a resumed stream),
+    after those from `replay_from` up to `last_id` that it may have missed (events.resume_from)."""
+    replay = []
+    if replay_from is not None and replay_from < last_id:
+        replay = _messages_of(user_id, ChatMessage.id > replay_from, ChatMessage.id <= last_id)
+    return heard.attach(replay + _messages_of(user_id, ChatMessage.id > last_id))
+
+
+def _messages_of(user_id: int, *conditions) -> list[dict]:
     query = (
         db.select(ChatMessage)
         .join(
             ConversationParticipant,
             ConversationParticipant.conversation_id == ChatMessage.conversation_id,
         )
-        .where(ConversationParticipant.user_id == user_id, ChatMessage.id > last_id)
+        .where(ConversationParticipant.user_id == user_id, *conditions)
         .order_by(ChatMessage.id)
         .limit(BACKLOG_LIMIT)
     )
-    return heard.attach([messages.serialize(m) for m in db.session.execute(query).scalars()])
+    return [messages.serialize(m) for m in db.session.execute(query).scalars()]
