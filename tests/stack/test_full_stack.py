@@ -91,7 +91,9 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
         " | openssl x509 -noout -enddate | cut -d= -f2 | date -f - +%s"
     )
     metrics = in_container(
-        "curl -sS --unix-socket /run/natter/gunicorn.sock http://localhost/metrics"
+        # The unix socket's X-Forwarded-For is believed, as Nginx's own /metrics passes it.
+        "curl -sS -H 'X-Forwarded-For: 127.0.0.1' --unix-socket /run/natter/gunicorn.sock"
+        " http://localhost/metrics"
     )
     reported = [
         sample.value
