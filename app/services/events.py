@@ -10,7 +10,7 @@ What a process could not publish (Redis down or stalled) reached only its own st
 once Redis answers again, it publishes a "resync" and every process closes its streams,
 whose pages catch up from the database (polling with after_id) and reopen them. A page
 may meanwhile have seen a later message (another process published it), so its after_id
-is past the one it missed: the resync also leaves in Redis, for a few minutes, the id
+is past the one it missed: the resync also leaves in Redis, for 90 seconds, the id
 before the first message published locally only, and resumed streams replay from there
 (resume_from; the page keeps one of each message).
 
@@ -51,9 +51,10 @@ PAUSED = N_("live events are paused while Redis is down; poll for messages")
 # A registered stream not refreshed for this long belongs to a process that died.
 STREAM_REGISTRATION_SECONDS = 60
 # Where streams resumed after a resync replay from (message ids, change ids): kept longer
-# than a page waits between a closed stream and a new one (30 s of polling).
+# than a page waits between a closed stream and a new one (30 s of polling), and no
+# longer, since every stream resumed meanwhile replays from it.
 RESUME_FLOOR_KEY = "natter:events:resume-floor:{cursor}"
-RESUME_FLOOR_SECONDS = 300
+RESUME_FLOOR_SECONDS = 90
 RESUME_CURSORS = ("after_id", "changes_after")
 # Lowers each floor to its argument (never raises it) and renews its expiry.
 LOWER_FLOORS = """
