@@ -225,3 +225,40 @@ def check_old_message_plays(page, raw_url: str, duration: float) -> None:
     )
     played = page.evaluate("document.querySelector('#old-message audio').currentSrc")
     assert played.endswith("-raw.mp3"), played
+
+
+SEEK_THEN_NEW_SOURCES = """async (content) => {
+    const { VoicePlayer } = await import("/static/js/voice/player.js");
+    const box = document.createElement("div");
+    box.id = "seeking";
+    document.body.append(box);
+    const player = new VoicePlayer(box, content);
+    player.waveform.seekTo(2);
+    player.update(content); // the message's files announced again before the file loaded
+}"""
+
+
+def test_a_seek_survives_new_sources_arriving_before_the_file_loaded(gunicorn_factory, tmp_path):
+    """A person seeks a message not yet loaded, and the same message's files are announced
+    again (a finished transcode, a resumed stream): the player keeps the file it is loading
+    and lands where the person asked, rather than dropping the file and sitting at 0:00."""
+    base = gunicorn_factory({})
+    recording = audio.encode(
+        audio.speak(audio.SENTENCE, tmp_path / "speech.wav"), tmp_path / "speech.webm", "webm"
+    )
+    with chromium() as browser:
+        page = browser.new_context(base_url=base).new_page()
+        register(page, base, "alice")
+        register(browser.new_context(base_url=base).new_page(), base, "bob")
+        start_conversation(page, "bob")
+        conversation_id = int(page.get_attribute("#conversations button", "data-conversation-id"))
+        upload(page, conversation_id, recording, "audio/webm")
+        content = wait_until_waveforms(page, 1)[0]
+        page.evaluate(SEEK_THEN_NEW_SOURCES, json.dumps(content))
+        page.wait_for_function(
+            "() => { const a = document.querySelector('#seeking audio');"
+            " return a.readyState >= 1 && Math.abs(a.currentTime - 2) < 0.05; }",
+            timeout=30000,
+        )
+        assert page.get_attribute("#seeking .waveform", "aria-valuenow") == "2"
+        assert page.inner_text("#seeking .time").startswith("0:02 / ")

@@ -85,7 +85,10 @@ export class VoicePlayer {
   update(content) {
     this.audioInfo = parseAudioContent(content);
     this.waveform.setPeaks(this.audioInfo.waveform);
-    if (this.audio.paused && !this.audio.currentTime) {
+    // Only a player nobody touched takes the new sources: one playing, paused midway or
+    // still loading for a seek keeps its file and its position.
+    const untouched = this.audio.paused && !this.audio.currentTime && this.pendingSeek == null;
+    if (untouched) {
       this.audio.removeAttribute("src");
       this.retried = false;
     }
