@@ -10,7 +10,7 @@ export MOLECULE_DISTROS ?= debian12 debian13
 # Each lane of `make test` leaves its results here for the closing summary.
 export TEST_RESULTS := $(CURDIR)/build/test-results
 
-.PHONY: deploy-setup setup test lint lint-ansible unit unit-then-multihost multihost stack molecule test-multihost soak test-image test-stack-debian12 \
+.PHONY: deploy-setup setup test lint lint-ansible unit lane-unit lane-stack lane-molecule multihost stack molecule test-multihost soak test-image test-stack-debian12 \
 	test-stack-valkey test-stack-s3 dev up down rollback bench messages site audit docs
 .DEFAULT_GOAL := help
 
@@ -58,22 +58,34 @@ messages: setup
 	pybabel extract $(PYBABEL_EXTRACT) -o app/translations/messages.pot .
 	pybabel update --no-wrap --ignore-obsolete -i app/translations/messages.pot -d app/translations
 
-# Three lanes that share only the machine: pytest without the full stack and then hosts
-# apart, the single-host full stack (mostly waiting on package installs and systemd in its
-# container), and the Molecule matrix. Side by side they keep CI's whole run under an hour
+# Three lanes that share only the machine: pytest without the full stack, then hosts apart;
+# the single-host full stack (mostly waiting on package installs and systemd in its
+# container); and the Molecule matrix. Side by side they keep CI's whole run under an hour
 # on two cores; hosts apart waits for the unit tests so that no more than three things run
-# at once. The last lines name each lane's outcome and every failing test
+# at once. Two Molecule runs go at the end of the other lanes, so that the three end near
+# each other. Each lane's later parts run even when an earlier one failed: one CI run
+# reports all. The last lines name each lane's outcome and every failing test
 # (tests/lane_summary.py).
+MOLECULE_AFTER_MULTIHOST := base/default/debian12
+MOLECULE_AFTER_STACK := certbot/address/debian12
 test: setup lint lint-ansible audit
 	@rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
-	@$(MAKE) --no-print-directory -j3 --output-sync=line unit-then-multihost stack molecule; status=$$?; \
-		python -m tests.lane_summary $(TEST_RESULTS); exit $$status
+	@$(MAKE) --no-print-directory -j3 --output-sync=line lane-unit lane-stack lane-molecule; \
+		status=$$?; python -m tests.lane_summary $(TEST_RESULTS); exit $$status
 
-# Hosts apart runs even when a unit test failed: one CI run reports both.
-unit-then-multihost:
+lane-unit:
 	@$(MAKE) --no-print-directory unit; unit=$$?; \
 		$(MAKE) --no-print-directory multihost; multihost=$$?; \
-		exit $$(( unit || multihost ))
+		MOLECULE_ONLY="$(MOLECULE_AFTER_MULTIHOST)" ansible/molecule-matrix.sh; molecule=$$?; \
+		exit $$(( unit || multihost || molecule ))
+
+lane-stack:
+	@$(MAKE) --no-print-directory stack; stack=$$?; \
+		MOLECULE_ONLY="$(MOLECULE_AFTER_STACK)" ansible/molecule-matrix.sh; molecule=$$?; \
+		exit $$(( stack || molecule ))
+
+lane-molecule:
+	@MOLECULE_SKIP="$(MOLECULE_AFTER_MULTIHOST) $(MOLECULE_AFTER_STACK)" ansible/molecule-matrix.sh
 
 # The wheel locks against published advisories (pip-audit). Where the advisory source is
 # out of reach (no internet) it says "NOT AUDITED" and passes; STRICT=1 fails then too.

@@ -5,10 +5,14 @@
 #       ansible/molecule-matrix.sh
 # A scenario other than `default` runs on the distributions its molecule.yml names in
 # a "# distros: ..." line (the redis role's `valkey` scenario: Debian 13 only).
+# MOLECULE_ONLY / MOLECULE_SKIP: runs ("role/scenario/distro", space-separated) to run
+# alone / to leave out, so that make test can share the matrix between two lanes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DISTROS=${MOLECULE_DISTROS:-debian12 debian13}
 ROLES=${MOLECULE_ROLES:-ffmpeg redis nginx certbot}
+ONLY=" ${MOLECULE_ONLY:-} "
+SKIP=" ${MOLECULE_SKIP:-} "
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/ansible/podman/containers.conf}
 # shellcheck disable=SC2086
 ansible/test-image/build.sh $DISTROS
@@ -40,6 +44,8 @@ for distro in $DISTROS; do
                 only=$(sed -n 's/^# distros: //p' "$dir/molecule.yml")
                 [[ -z $only || " $only " == *" $distro "* ]] || continue
             fi
+            [[ $ONLY == "  " || $ONLY == *" $role/$scenario/$distro "* ]] || continue
+            [[ $SKIP != *" $role/$scenario/$distro "* ]] || continue
             run "$role" "$scenario" "$distro"
         done
     done

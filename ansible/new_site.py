@@ -69,10 +69,17 @@ natter_monitoring_networks: []
 """
 
 ACME = "acme", "issued by Let's Encrypt through the webroot Nginx serves on port 80."
+ADDRESS = (
+    "acme",
+    'issued by Let\'s Encrypt for the address itself (its six-day "shortlived" certificates,\n'
+    "# renewed every three days by the certbot role's natter-certbot.timer) through the webroot\n"
+    "# Nginx serves on port 80 (reachable from the internet). `certbot_mode: selfsigned` instead:\n"
+    "# a long-lived self-signed certificate that each browser asks once to accept.",
+)
 SELFSIGNED = (
     "selfsigned",
-    "a self-signed certificate for the address (each browser asks once to accept it; "
-    "a certificate for the address itself from a public CA is not supported yet).",
+    "a self-signed certificate for the address (each browser asks once to accept it):\n"
+    "# no public CA signs for a private address, nor reaches it to validate.",
 )
 
 
@@ -139,8 +146,13 @@ def render_hosts(host: str, ssh_user: str | None) -> str:
 
 
 def render_facts(site: str, is_address: bool, email: str, admin: str) -> str:
-    mode, mode_meaning = SELFSIGNED if is_address else ACME
     address = ipaddress.ip_address(site) if is_address else None
+    # A public address gets a certificate for itself from Let's Encrypt; a private one
+    # (a LAN) cannot, and gets the self-signed one.
+    if address is None:
+        mode, mode_meaning = ACME
+    else:
+        mode, mode_meaning = ADDRESS if address.is_global else SELFSIGNED
     public_url = ""
     if address is not None and address.version == 6:
         public_url = (
@@ -185,7 +197,7 @@ def main(argv: list[str]) -> int:
         print(f"make site: {folder.relative_to(args.root)} exists; nothing was changed "
               "(choose another NAME=, or edit that inventory)", file=sys.stderr)  # fmt: skip
         return 1
-    # A self-signed certificate involves no CA, so an address needs no contact address.
+    # An address has no domain to write a contact address in: the CA account goes without.
     email = args.email or ("" if is_address else "admin@" + site)
     if email and "@" not in email:
         raise SystemExit(f"make site: '{email}' is not a mail address")

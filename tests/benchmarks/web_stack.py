@@ -19,6 +19,7 @@ import jinja2
 import jinja2.nativetypes
 import requests
 import yaml
+from ansible_collections.ansible.utils.plugins.test import ip_address, ipv6_address
 
 from tests.app.test_live_and_limits import HttpUser
 from tests.benchmarks.internal_tls import (
@@ -141,6 +142,10 @@ def render(template: str, folders: list[Path], target: Path, **variables) -> Pat
         autoescape=False,  # noqa: S701 - Nginx and Python files, not HTML
     )
     environment.filters["comment"] = lambda text: f"# {text}"
+    # The tests the role's templates use, from the collection Ansible ships.
+    for plugin in (ip_address, ipv6_address):
+        for name, test in plugin.TestModule().tests().items():
+            environment.tests[f"ansible.utils.{name}"] = test
     text = environment.get_template(template).render(
         ansible_managed="Natter benchmark", **variables
     )

@@ -176,6 +176,17 @@ class PageTrail:
         return f"at {self.page.url}; shown {shown!r}; requests {requests}; console {self.console}"
 
 
+def open_chat_with_conversations(page, url: str, timeout_ms: int = 60000) -> None:
+    """Opens the chat and waits for its conversation list (a restored or busy host may take
+    a while); a failure says what the page met on the way."""
+    trail = PageTrail(page)
+    page.goto(url)
+    try:
+        page.wait_for_selector("#conversations button", timeout=timeout_ms)
+    except Exception as error:
+        raise AssertionError(f"no conversation listed: {trail}") from error
+
+
 def start_conversation(page, *participants: str) -> None:
     page.fill("#new-conversation input[name=participants]", ", ".join(participants))
     page.click("#new-conversation button[type=submit]")

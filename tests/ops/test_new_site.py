@@ -124,7 +124,24 @@ def test_an_address_is_enough(checkout, tmp_path):
     syntax_check(checkout, "inventory/office", tmp_path)
     facts = ansible_inventory(checkout, "inventory/office", tmp_path, "--host", "203.0.113.7")
     assert facts["natter_domain"] == "203.0.113.7"
+    # A documentation (not global) address: no public CA signs for it.
     assert facts["certbot_mode"] == "selfsigned"
+
+
+@pytest.mark.parametrize("address", ["1.2.3.4", "2a00:1450::1"])
+def test_a_public_address_gets_a_certificate_for_itself_from_the_ca(checkout, tmp_path, address):
+    status, output = make_site(
+        checkout, f"ADDRESS={address}", "NAME=public", typed=[VAULT_PASSWORD, VAULT_PASSWORD]
+    )
+    assert status == 0, output
+    syntax_check(checkout, "inventory/public", tmp_path)
+    facts = ansible_inventory(checkout, "inventory/public", tmp_path, "--host", address)
+    assert facts["natter_domain"] == address
+    assert facts["certbot_mode"] == "acme"
+    # No domain to make a contact address from: the certbot role registers without one.
+    assert facts["natter_admin_email"] == ""
+    main = (checkout / "inventory/public/group_vars/all/main.yml").read_text()
+    assert "certbot_mode: selfsigned` instead" in main
 
 
 def test_an_existing_inventory_is_never_overwritten(checkout):

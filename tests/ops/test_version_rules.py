@@ -6,9 +6,12 @@ Ubuntu's included (its archive is not reachable from this machine)."""
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 
 from tests.conftest import ROOT
+
+init_plugin_loader()  # collections' tests (ansible.utils.ip_address), as ansible-playbook has
 
 # (installed package versions, the Python the host runs, whether the archive has Valkey,
 # the radosgw version the archive offers).
@@ -99,3 +102,28 @@ def test_each_release_s_python_has_a_wheel_lock(release):
     lock = ROOT / "requirements" / f"py{python}.lock"
     assert lock.exists(), f"{release} runs Python {python}: no {lock.name}"
     assert f"CPython {python} ({release})" in lock.read_text().splitlines()[0]
+
+
+def certbot_venv(certbot: str, domains: list[str]) -> bool:
+    """The certbot role's rule: whether address mode needs the role's virtualenv certbot."""
+    role_vars = yaml.safe_load((ROOT / "roles/certbot/vars/main.yml").read_text())
+    trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in role_vars.items()}
+    facts = {"packages": {"certbot": [{"version": certbot}]}}
+    variables = trusted | {"ansible_facts": facts, "certbot_domains": domains}
+    templar = Templar(loader=DataLoader(), variables=variables)
+    return templar.template(variables["__certbot_venv"])
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_an_address_gets_the_role_s_certbot_where_the_packaged_one_predates_5_3(release):
+    packages, python, _, _ = RELEASES[release]
+    assert certbot_venv(packages["certbot"], ["203.0.113.7"]) is True
+    assert certbot_venv(packages["certbot"], ["chat.example.com", "2001:db8::7"]) is True
+    assert certbot_venv(packages["certbot"], ["chat.example.com"]) is False
+    lock = ROOT / "requirements" / f"certbot-py{python}.lock"
+    assert f"CPython {python} ({release})" in lock.read_text().splitlines()[0]
+
+
+def test_a_packaged_certbot_with_ip_addresses_is_used_as_it_is():
+    assert certbot_venv("5.3.0-1", ["203.0.113.7"]) is False
+    assert certbot_venv("1:5.8.0-1", ["203.0.113.7"]) is False

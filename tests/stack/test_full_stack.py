@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.version import VERSION
 from tests.browser.chromium import (
     chromium,
+    open_chat_with_conversations,
     play_voice_message_to_end,
     record_and_send,
     register,
@@ -169,7 +170,7 @@ def test_voice_recorded_in_the_browser_plays_and_nginx_serves_it(stack, speech_w
         alice.wait_for_selector("li[data-type=audio] .voice-player", timeout=30000)
         # A tap before the transcode ends plays the raw recording (never interrupted).
         wait_until_transcoded(bob)
-        bob.wait_for_selector("#conversations button", timeout=15000)
+        bob.wait_for_selector("#conversations button", timeout=60000)
         bob.click("#conversations button >> nth=0")
         played = play_voice_message_to_end(bob)
         bob_cookies, mallory_cookies = cookie_header(bob_context), cookie_header(mallory_context)
@@ -442,8 +443,7 @@ def test_a_backup_restores_onto_a_fresh_host(stack, tmp_path, speech_wav):
         context = browser.new_context()
         context.add_cookies(stack.people["bob"])
         bob = context.new_page()
-        bob.goto(f"{SITE}/chat")
-        bob.wait_for_selector("#conversations button", timeout=15000)
+        open_chat_with_conversations(bob, f"{SITE}/chat")
         bob.click("#conversations button >> nth=0")
         assert play_voice_message_to_end(bob) == stack.played
 

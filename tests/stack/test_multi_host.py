@@ -269,7 +269,7 @@ def test_voice_recorded_in_chromium_plays_from_the_storage_host(hosts, speech_wa
         start_conversation(alice, "dave")
         record_and_send(alice, 3)
         wait_until_transcoded(bob)
-        bob.wait_for_selector("#conversations button", timeout=15000)
+        bob.wait_for_selector("#conversations button", timeout=60000)
         bob.click("#conversations button >> nth=0")
         played = play_voice_message_to_end(bob)
         cookies = cookie_header(bob_context)
