@@ -9,6 +9,7 @@ Gunicorn settings behind the same Nginx, as a baseline.
 
 import contextlib
 import getpass
+import ipaddress
 import re
 import subprocess
 import sys
@@ -19,7 +20,6 @@ import jinja2
 import jinja2.nativetypes
 import requests
 import yaml
-from ansible_collections.ansible.utils.plugins.test import ip_address, ipv6_address
 
 from tests.app.test_live_and_limits import HttpUser
 from tests.benchmarks.internal_tls import (
@@ -133,6 +133,13 @@ def role_defaults(role: str) -> dict:
     return {key: resolved[key] for key in defaults if key in resolved}
 
 
+def ip_version(value: str) -> int | None:
+    try:
+        return ipaddress.ip_address(value).version
+    except ValueError:
+        return None
+
+
 def render(template: str, folders: list[Path], target: Path, **variables) -> Path:
     loader = jinja2.FileSystemLoader([str(folder) for folder in folders])
     environment = jinja2.Environment(
@@ -142,10 +149,10 @@ def render(template: str, folders: list[Path], target: Path, **variables) -> Pat
         autoescape=False,  # noqa: S701 - Nginx and Python files, not HTML
     )
     environment.filters["comment"] = lambda text: f"# {text}"
-    # The tests the role's templates use, from the collection Ansible ships.
-    for plugin in (ip_address, ipv6_address):
-        for name, test in plugin.TestModule().tests().items():
-            environment.tests[f"ansible.utils.{name}"] = test
+    # The ansible.utils tests the role's templates use (importing the collection here would
+    # keep Ansible's own collection loader from loading it later in the same process).
+    environment.tests["ansible.utils.ip_address"] = lambda value: ip_version(value) is not None
+    environment.tests["ansible.utils.ipv6_address"] = lambda value: ip_version(value) == 6
     text = environment.get_template(template).render(
         ansible_managed="Natter benchmark", **variables
     )
