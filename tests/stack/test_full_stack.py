@@ -9,9 +9,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.version import VERSION
+from tests.app.test_metrics import value
 from tests.browser.chromium import (
     chromium,
     open_chat_with_conversations,
@@ -96,13 +96,8 @@ def test_services_are_up_and_the_certificate_comes_from_pebble(stack):
         "curl -sS -H 'X-Forwarded-For: 127.0.0.1' --unix-socket /run/natter/gunicorn.sock"
         " http://localhost/metrics"
     )
-    reported = [
-        sample.value
-        for family in text_string_to_metric_families(metrics)
-        for sample in family.samples
-        if sample.name == "natter_served_certificate_expiry_timestamp_seconds"
-    ]
-    assert reported == [float(served_expiry)]
+    reported = value(metrics, "natter_served_certificate_expiry_timestamp_seconds")
+    assert reported == float(served_expiry)
     health = json.loads(stack.curl(f"{SITE}/healthz").stdout)
     assert health == {
         "status": "ok",
