@@ -27,6 +27,8 @@ run() {
     local role=$1 scenario=$2 distro=$3 start elapsed
     echo "== molecule test: $role/$scenario on $distro"
     start=$(date +%s)
+    # Molecule's folder (state, inventory) per distribution, not only per scenario.
+    export MOLECULE_EPHEMERAL_DIRECTORY="${XDG_CACHE_HOME:-$HOME/.cache}/natter-molecule/$role-$scenario-$distro"
     if ! (cd "roles/$role" && MOLECULE_DISTRO=$distro molecule test -s "$scenario"); then
         verdict "$role/$scenario on $distro FAILED after $(( $(date +%s) - start )) s"
         return 1
