@@ -52,16 +52,47 @@ def _flags(microphone_wav: Path | None, extra_flags) -> list[str]:
     return flags
 
 
+def trusting_ca(root_pem: Path):
+    """An nss_setup for chromium(): the profile trusts this CA (a test ACME server's root)."""
+
+    def setup(home):
+        nssdb = home / ".pki" / "nssdb"
+        nssdb.mkdir(parents=True)
+        subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+        subprocess.run(
+            [
+                "certutil",
+                "-d",
+                f"sql:{nssdb}",
+                "-A",
+                "-t",
+                "C,,",
+                "-n",
+                "pebble",
+                "-i",
+                str(root_pem),
+            ],
+            check=True,
+        )
+
+    return setup
+
+
 @contextmanager
-def chromium(microphone_wav: Path | None = None, extra_flags=(), nss_setup=None):
+def chromium(
+    microphone_wav: Path | None = None, extra_flags=(), nss_setup=None, executable=CHROMIUM
+):
     """A browser launched by Playwright, with its own HOME and TMPDIR.
+
+    `executable` may be a wrapper that runs Debian's Chromium elsewhere (another host's
+    network: tests/stack/browser_host.py).
 
     Playwright turns on focus emulation for every page it drives, and that keeps every
     page "visible" whatever tab is in front: use `chromium_with_tabs` to hide a page.
     """
     flags = _flags(microphone_wav, extra_flags)
     with _profile(nss_setup) as (home, env), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags, env=env)
+        browser = playwright.chromium.launch(executable_path=executable, args=flags, env=env)
         try:
             yield browser
         finally:
@@ -130,15 +161,23 @@ def _devtools_port(port_file: Path, process: subprocess.Popen) -> int:
 
 
 def register(page, base_url: str, username: str, password: str = "long password") -> None:
+    _through_the_login_form(page, base_url, username, password, "register")
+
+
+def log_in(page, base_url: str, username: str, password: str = "long password") -> None:
+    _through_the_login_form(page, base_url, username, password, "login")
+
+
+def _through_the_login_form(page, base_url, username, password, action) -> None:
     trail = PageTrail(page)
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[value=register]")
+    page.click(f"button[value={action}]")
     try:
         wait_for_chat(page)
     except Exception as error:
-        raise AssertionError(f"sign-up of {username} never reached /chat: {trail}") from error
+        raise AssertionError(f"{action} as {username} never reached /chat: {trail}") from error
 
 
 def wait_for_chat(page) -> None:

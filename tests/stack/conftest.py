@@ -21,6 +21,9 @@ from tests.conftest import ROOT
 
 # Another name lets two checkouts run this suite side by side.
 CONTAINER = os.environ.get("NATTER_STACK_CONTAINER", "natter-stack-test")
+# The host's own network (made and removed by the test): other hosts reach it there by its
+# address (tests/stack/test_reached_by_address.py).
+NETWORK = f"{CONTAINER}-net"
 DISTRO = os.environ.get("NATTER_DISTRO", "debian13")
 IMAGE = f"localhost/natter-{DISTRO}"
 REDIS_FLAVOR = os.environ.get("NATTER_REDIS_FLAVOR", "redis")
@@ -174,7 +177,8 @@ class Stack:
         subprocess.run([str(ROOT / "ansible/test-image/build.sh"), DISTRO], env=ENV, check=True)
         if STORAGE == "s3":
             subprocess.run([str(ROOT / "ansible/test-image/build-rgw.sh")], env=ENV, check=True)
-        podman("rm", "-f", CONTAINER, check=False)
+        self.stop()
+        podman("network", "create", NETWORK)
         podman(
             "run",
             "-d",
@@ -182,6 +186,8 @@ class Stack:
             CONTAINER,
             "--hostname",
             CONTAINER,
+            "--network",
+            NETWORK,
             # The base role's nftables firewall, in the container's own network namespace.
             "--cap-add",
             "NET_ADMIN",
@@ -195,6 +201,7 @@ class Stack:
         self.http_port = int(podman("port", CONTAINER, "80").stdout.strip().rsplit(":", 1)[1])
         self.https_port = int(podman("port", CONTAINER, "443").stdout.strip().rsplit(":", 1)[1])
         wait_for_systemd(CONTAINER)
+        self.address = in_container("hostname -I").split()[0]
         in_container("apt-get update -q >/dev/null")
         write_inventory(self.inventory, {group: {"hosts": {CONTAINER: {}}} for group in GROUPS})
         self.playbook("ansible/molecule/pebble.yml")
@@ -236,6 +243,7 @@ class Stack:
 
     def stop(self) -> None:
         podman("rm", "-f", CONTAINER, check=False)
+        podman("network", "rm", "-f", NETWORK, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from tests.browser.chromium import (
     record_and_send,
     register,
     start_conversation,
+    trusting_ca,
     wait_until_transcoded,
 )
 from tests.conftest import ROOT
@@ -44,30 +45,6 @@ SITE = f"https://{DOMAIN}"
 # Each playbook run has its own 1800 s limit; this bounds a test and its share of the setup
 # (with eight test suites sharing 2 cores, starting the container alone took 8 minutes).
 pytestmark = pytest.mark.timeout(2700)
-
-
-def trust_pebble(root_pem):
-    def setup(home):
-        nssdb = home / ".pki" / "nssdb"
-        nssdb.mkdir(parents=True)
-        subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
-        subprocess.run(
-            [
-                "certutil",
-                "-d",
-                f"sql:{nssdb}",
-                "-A",
-                "-t",
-                "C,,",
-                "-n",
-                "pebble",
-                "-i",
-                str(root_pem),
-            ],
-            check=True,
-        )
-
-    return setup
 
 
 def cookie_header(context) -> str:
@@ -153,7 +130,7 @@ def test_plain_http_redirects_to_https(stack):
 
 def test_voice_recorded_in_the_browser_plays_and_nginx_serves_it(stack, speech_wav):
     rules = f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1:{stack.https_port}"
-    with chromium(speech_wav, [rules], nss_setup=trust_pebble(stack.pebble_root_path)) as browser:
+    with chromium(speech_wav, [rules], nss_setup=trusting_ca(stack.pebble_root_path)) as browser:
         alice_context, bob_context, mallory_context = (browser.new_context() for _ in range(3))
         for context in (alice_context, bob_context, mallory_context):  # the lanes beside it
             context.set_default_timeout(90_000)  # load the machine (a CI sign-up missed 30 s)
@@ -434,7 +411,7 @@ def test_a_backup_restores_onto_a_fresh_host(stack, tmp_path, speech_wav):
         )  # fmt: skip
         assert json.loads(login.stdout)["username"] == name
     rules = f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1:{stack.https_port}"
-    with chromium(speech_wav, [rules], nss_setup=trust_pebble(stack.pebble_root_path)) as browser:
+    with chromium(speech_wav, [rules], nss_setup=trusting_ca(stack.pebble_root_path)) as browser:
         context = browser.new_context()
         context.add_cookies(stack.people["bob"])
         bob = context.new_page()

@@ -21,6 +21,7 @@ from tests.browser.chromium import (
     record_and_send,
     register,
     start_conversation,
+    trusting_ca,
     wait_until_transcoded,
 )
 from tests.conftest import ROOT
@@ -39,7 +40,7 @@ from tests.stack.conftest import (
     wait_for_systemd,
     write_inventory,
 )
-from tests.stack.test_full_stack import cookie_header, trust_pebble
+from tests.stack.test_full_stack import cookie_header
 
 PREFIX = os.environ.get("NATTER_MULTI_HOST_PREFIX", "natter-mh")
 NETWORK = f"{PREFIX}-net"
@@ -258,7 +259,7 @@ def web_log_on_failure():
 
 def test_voice_recorded_in_chromium_plays_from_the_storage_host(hosts, speech_wav):
     rules = f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1:{hosts.https_port}"
-    pebble = trust_pebble(hosts.pebble_root)
+    pebble = trusting_ca(hosts.pebble_root)
     with web_log_on_failure(), chromium(speech_wav, [rules], nss_setup=pebble) as browser:
         alice_context, bob_context = browser.new_context(), browser.new_context()
         for context in (alice_context, bob_context):  # the lanes beside it load the machine
