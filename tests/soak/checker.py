@@ -252,8 +252,10 @@ def check_errors(run: Run, sends: list[dict], verdict: Verdict, grace: float) ->
             windows = [f for f in run.faults
                        if f["start"] <= attempt["end"] <= f["end"] + grace]  # fmt: skip
             if not windows:
+                said = attempt.get("error") or "no JSON answer"
                 verdict.errors_outside.append(
-                    f"{op['sender']}#{op['seq']}: {attempt['status']} at {attempt['end']:.1f}"
+                    f"{op['sender']}#{op['seq']} ({op['kind']}): {attempt['status']}"
+                    f" ({said}) at {attempt['end']:.1f}"
                 )
                 continue
             verdict.errors_in_faults += 1

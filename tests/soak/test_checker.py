@@ -124,5 +124,6 @@ def test_unplayable_voice_and_errors_outside_faults_fail_the_run(clean_run):
     verdict = check(run)
     assert len(verdict.unplayable) == 1
     assert len(verdict.errors_outside) == SENDS // CUT_EVERY
+    assert all("(text): 0 (no JSON answer) at " in line for line in verdict.errors_outside)
     run.voice[voice_op["message_id"]]["raw_kept"] = True
     assert check(run).unplayable == []

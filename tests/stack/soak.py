@@ -165,8 +165,11 @@ def send_once(client: Client, conversation_id, kind, seq, recording: Path) -> di
             body = {"conversation_id": conversation_id, "content": f"soak {token}",
                     "client_id": client_id}  # fmt: skip
             status, answer = client.call("POST", "/api/chat/messages", body)
+        # A failure's own words ("unavailable", the database's message) or, for an
+        # answer without JSON (Nginx's own error page, no answer at all), nothing.
         tries.append({"start": begun, "end": time.time(), "status": status,
-                      "message_id": answer.get("id")})  # fmt: skip
+                      "message_id": answer.get("id"),
+                      "error": answer.get("code") or answer.get("error")})  # fmt: skip
         if 0 < status < 500 and status != 429:
             break
         time.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.75, 1.25))
