@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.soak.checker import Run, send_record
+from tests.stack.conftest import EXTRA_VARS
 
 # How long a soak sends, and how many people in how many conversations (make soak takes
 # SOAK_SECONDS, SOAK_PEOPLE, SOAK_CONVERSATIONS; the lane runs the short default).
@@ -46,7 +47,10 @@ class Fault:
 
 def faults(hosts, names) -> list[Fault]:
     """The schedule's faults, in order: `names` maps roles to container names. The
-    certificate renewal goes last: against Pebble on a busy machine it takes minutes."""
+    certificate renewal goes last. Its certbot must not sleep first (certbot renew waits up
+    to 8 minutes when no terminal is attached) and trusts Pebble as its systemd unit does
+    (the role's drop-in): before 12-07 this fault's certbot failed on Pebble's certificate,
+    and nobody saw it, since a fault's failed command went unrecorded."""
     data_address = hosts.address(names["data"])
     cut = (
         "nft add table inet soak && nft add chain inet soak out "
@@ -70,7 +74,8 @@ def faults(hosts, names) -> list[Fault]:
               "systemctl restart natter-rgw", 0),
         Fault("app hosts cut from the data host", apps, cut, "nft delete table inet soak", 5),
         Fault("certificate renewed", [names["web"]], "true",
-              "certbot renew --force-renewal --quiet", 0),
+              f"REQUESTS_CA_BUNDLE={EXTRA_VARS['certbot_ca_bundle']} certbot renew"
+              " --force-renewal --no-random-sleep-on-renew --quiet", 0),
     ]  # fmt: skip
 
 
@@ -196,13 +201,20 @@ def run_faults(schedule: list[Fault], run_in, start: float, until: float, window
     spacing = (until - start) / (len(schedule) + 1)
     for number, fault in enumerate(schedule, 1):
         time.sleep(max(0.0, start + number * spacing - time.time()))
-        began = time.time()
+        began, failed = time.time(), []
         for host in fault.hosts:
-            run_in(host, fault.break_command, check=False)
+            failed += command_failure(run_in(host, fault.break_command, check=False), host)
         time.sleep(fault.hold_seconds)
         for host in fault.hosts:
-            run_in(host, fault.repair_command, check=False)
-        windows.append({"name": fault.name, "start": began, "end": time.time()})
+            failed += command_failure(run_in(host, fault.repair_command, check=False), host)
+        windows.append({"name": fault.name, "start": began, "end": time.time(), "failed": failed})
+
+
+def command_failure(result: subprocess.CompletedProcess, host: str) -> list[str]:
+    """[what failed] when a fault's command did not do its part (the fault did not happen)."""
+    if result.returncode == 0:
+        return []
+    return [f"{host}: {result.args[-1]!r} exited {result.returncode}: {result.stderr[-300:]}"]
 
 
 def whole_history(client: Client, conversation_id: int) -> list[dict]:

@@ -476,3 +476,4 @@ def test_a_soak_with_faults_loses_duplicates_and_reorders_nothing(hosts, tmp_pat
     assert verdict.ok, verdict.table()
     assert verdict.acknowledged > 0.9 * verdict.operations, verdict.table()
     assert len(run.faults) == len(soak.faults(hosts, names)), run.faults
+    assert not [fault for fault in run.faults if fault["failed"]], run.faults
