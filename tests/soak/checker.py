@@ -17,7 +17,10 @@ then reports the recovery time per fault and delivery p50/p99 outside fault wind
 A send is matched to stored messages by its client key and by the unique token its
 content carries, so a server that ignored the key (storing NULL) still shows duplicates.
 The same message id arriving twice on a live stream (a resume's backlog overlapping a
-live event) is counted as redelivered, not duplicated: pages keep one per id.
+live event) is counted as redelivered, not duplicated: pages keep one per id. One arriving
+after a newer message of its conversation (a resume replaying what a process delivered
+only locally during a fault) is counted too: pages place each message by its id, so the
+order a person sees is by id, and that is the order checked.
 """
 
 import json
@@ -103,6 +106,7 @@ class Verdict:
     errors_in_faults: int = 0
     errors_outside: list[str] = field(default_factory=list)
     redelivered: int = 0
+    arrived_late: int = 0
     recovery: dict[str, "Recovery"] = field(default_factory=dict)
     delivery: list[float] = field(default_factory=list)
 
@@ -119,6 +123,7 @@ class Verdict:
             ("lost", len(self.lost)), ("duplicated", len(self.duplicated)),
             ("reordered", len(self.reordered)), ("lost on a live stream", len(self.lost_live)),
             ("redelivered on a stream (kept once)", self.redelivered),
+            ("arrived after a newer one (placed by id)", self.arrived_late),
             ("voice neither playable nor raw kept", len(self.unplayable)),
             ("failed tries inside fault windows", self.errors_in_faults),
             ("failed tries outside fault windows", len(self.errors_outside)),
@@ -219,12 +224,24 @@ def check_streams(run: Run, sends: list[dict], verdict: Verdict, grace: float) -
             arrived = received[op["message_id"]]
             if not any(s <= op["started"] <= e or s <= arrived <= e for s, e in fault_windows):
                 verdict.delivery.append(max(0.0, arrived - op["started"]) * 1000)
-        ordered = [r["message"] for r in records]
-        stream_history = list({m["id"]: m for m in ordered}.values())
+        # The page keeps one message per id, each in its place by id (MessageList.add).
+        first_arrivals = list({r["message"]["id"]: r["message"] for r in records}.values())
+        verdict.arrived_late += count_arrived_late(first_arrivals)
+        stream_history = sorted(first_arrivals, key=lambda m: m["id"])
         for conversation_id in {m["conversation_id"] for m in stream_history}:
             in_conversation = [m for m in stream_history if m["conversation_id"] == conversation_id]
             check_order(in_conversation, sends, conversation_id, f"{person}'s stream",
                         verdict.reordered)  # fmt: skip
+
+
+def count_arrived_late(arrivals: list[dict]) -> int:
+    """Messages that came after a newer one of their conversation (a resume's replay)."""
+    newest, late = {}, 0
+    for message in arrivals:
+        conversation_id = message["conversation_id"]
+        late += message["id"] < newest.get(conversation_id, 0)
+        newest[conversation_id] = max(message["id"], newest.get(conversation_id, 0))
+    return late
 
 
 def check_voice(run: Run, sends: list[dict], verdict: Verdict) -> None:

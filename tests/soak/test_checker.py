@@ -1,6 +1,7 @@
 """The history checker catches what it must: duplicates (a build whose key check is off),
 loss (a build that drops an event publish, a history missing a message), reordering,
-unplayable voice and errors outside fault windows; and passes a clean run."""
+unplayable voice and errors outside fault windows; it passes a clean run, and counts a
+stream's late arrival without calling it a reorder (pages place messages by id)."""
 
 import copy
 
@@ -113,6 +114,17 @@ def test_a_redelivered_event_is_counted_but_not_a_duplicate(clean_run):
     stream.append(copy.deepcopy(stream[0]))
     verdict = check(run)
     assert verdict.ok and verdict.redelivered == 1
+
+
+def test_an_older_message_arriving_late_on_a_stream_is_counted_and_placed_by_id(clean_run):
+    run = copy.deepcopy(clean_run)
+    person, stream = next(iter(run.streams.items()))
+    conversation_id = stream[0]["message"]["conversation_id"]
+    mine = [i for i, r in enumerate(stream) if r["message"]["conversation_id"] == conversation_id]
+    stream[mine[0]], stream[mine[1]] = stream[mine[1]], stream[mine[0]]
+    verdict = check(run)
+    assert verdict.ok and verdict.arrived_late == 1, verdict.table()
+    assert "arrived after a newer one (placed by id)  1" in verdict.table()
 
 
 def test_unplayable_voice_and_errors_outside_faults_fail_the_run(clean_run):

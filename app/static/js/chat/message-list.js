@@ -123,16 +123,32 @@ export class MessageList {
       existing.replaceWith(item);
       return;
     }
-    // Stored messages go above those still sending (which are the newest).
+    // An older message arriving after a newer one (a stream's resume replays what one
+    // server process delivered only locally during a fault) takes its place by id.
+    const later = this.firstStoredAfter(message.id);
+    if (later) {
+      later.before(item);
+      this.placeSeparators();
+    } else {
+      this.placeNewest(item, message.created_at);
+    }
+    if (follow) this.scrollToLatest();
+    else this.jump.hidden = false;
+  }
+
+  /** Stored messages go above those still sending (which are the newest). */
+  placeNewest(item, createdAt) {
     const firstWaiting = this.waiting.values().next().value;
     const last = firstWaiting ? firstWaiting.previousElementSibling : this.element.lastElementChild;
     const place = (part) => (firstWaiting ? firstWaiting.before(part) : this.element.append(part));
-    if (!last || dayKey(last.dataset.createdAt) !== dayKey(message.created_at)) {
-      place(this.separator(message.created_at));
-    }
+    if (!last || dayKey(last.dataset.createdAt) !== dayKey(createdAt)) place(this.separator(createdAt));
     place(item);
-    if (follow) this.scrollToLatest();
-    else this.jump.hidden = false;
+  }
+
+  firstStoredAfter(id) {
+    let nextId = Infinity;
+    for (const otherId of this.rendered.keys()) if (otherId > id && otherId < nextId) nextId = otherId;
+    return this.rendered.get(nextId) ?? null;
   }
 
   build(message) {
