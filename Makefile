@@ -10,7 +10,7 @@ export MOLECULE_DISTROS ?= debian12 debian13
 # Each lane of `make test` leaves its results here for the closing summary.
 export TEST_RESULTS := $(CURDIR)/build/test-results
 
-.PHONY: deploy-setup setup test lint lint-ansible unit lane-unit lane-stack lane-molecule multihost stack molecule test-multihost soak test-image test-stack-debian12 \
+.PHONY: deploy-setup setup test lint lint-ansible unit lane-unit lane-stack lane-molecule multihost stack molecule tools test-multihost soak test-image test-stack-debian12 \
 	test-stack-valkey test-stack-s3 dev up down rollback bench messages site audit docs
 .DEFAULT_GOAL := help
 
@@ -58,17 +58,19 @@ messages: setup
 	pybabel extract $(PYBABEL_EXTRACT) -o app/translations/messages.pot .
 	pybabel update --no-wrap --ignore-obsolete -i app/translations/messages.pot -d app/translations
 
-# Three lanes that share only the machine: pytest without the full stack, then hosts apart;
-# the single-host full stack (mostly waiting on package installs and systemd in its
-# container), then the certbot address scenario on Debian 13; and the rest of the Molecule
-# matrix. Side by side they keep CI's whole run under an hour on two cores; hosts apart
-# waits for the unit tests so that no more than three things run at once. Each run of the
-# matrix has its own Molecule folder per distribution, but most scenarios' container names
-# are not per distribution: a scenario runs in one lane only, unless its molecule.yml puts
-# MOLECULE_DISTRO into its names (certbot/address does).
+# Three lanes that share only the machine: pytest without the full stack, then hosts apart
+# with the short soak; the single-host full stack (mostly waiting on package installs and
+# systemd in its container); and the Molecule matrix, then the tests of the operators' and
+# developers' tools (tests/ops, the benchmarks' smoke run). Side by side they keep CI's
+# whole run near the hour on two cores; hosts apart waits for the unit tests so that no
+# more than three things run at once. The matrix leaves out, on Debian 13 only, what the
+# full stack and hosts apart already converge there, run twice (the second run changes
+# nothing) and use for real: ffmpeg (transcoding a recording), redis (its verify runs on 13
+# in the valkey scenario) and certbot's address scenario (the stack's address test issues
+# and serves a certificate for the host's address); `make molecule` runs all of it.
 # Each lane's later parts run even when an earlier one failed: one CI run reports all.
 # The last lines name each lane's outcome and every failing test (tests/lane_summary.py).
-MOLECULE_AFTER_STACK := certbot/address/debian13
+MOLECULE_COVERED_BY_STACK := ffmpeg/default/debian13 redis/default/debian13 certbot/address/debian13
 test: setup lint lint-ansible audit
 	@rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
 	@$(MAKE) --no-print-directory -j3 --output-sync=line lane-unit lane-stack lane-molecule; \
@@ -80,12 +82,12 @@ lane-unit:
 		exit $$(( unit || multihost ))
 
 lane-stack:
-	@$(MAKE) --no-print-directory stack; stack=$$?; \
-		MOLECULE_ONLY="$(MOLECULE_AFTER_STACK)" ansible/molecule-matrix.sh; molecule=$$?; \
-		exit $$(( stack || molecule ))
+	@$(MAKE) --no-print-directory stack
 
 lane-molecule:
-	@MOLECULE_SKIP="$(MOLECULE_AFTER_STACK)" ansible/molecule-matrix.sh
+	@MOLECULE_SKIP="$(MOLECULE_COVERED_BY_STACK)" ansible/molecule-matrix.sh; molecule=$$?; \
+		$(MAKE) --no-print-directory tools; tools=$$?; \
+		exit $$(( molecule || tools ))
 
 # The wheel locks against published advisories (pip-audit). Where the advisory source is
 # out of reach (no internet) it says "NOT AUDITED" and passes; STRICT=1 fails then too.
@@ -106,27 +108,33 @@ test-image:
 molecule:
 	@ansible/molecule-matrix.sh
 
+# The tools' tests (tests/ops, the benchmarks' smoke run) run in the Molecule lane.
+TOOLS_TESTS := tests/ops tests/benchmarks/test_smoke.py
 unit:
-	pytest -q tests --ignore=tests/stack --junitxml=$(TEST_RESULTS)/unit.xml
+	pytest -q tests --ignore=tests/stack $(TOOLS_TESTS:%=--ignore=%) --junitxml=$(TEST_RESULTS)/unit.xml
+
+tools:
+	pytest -q $(TOOLS_TESTS) --junitxml=$(TEST_RESULTS)/tools.xml
 
 stack:
 	pytest -q tests/stack --ignore=tests/stack/test_multi_host.py --junitxml=$(TEST_RESULTS)/stack.xml
 
-# Hosts apart: six containers provisioned by site.yml (tests/stack/test_multi_host.py).
+# Hosts apart: six containers provisioned by site.yml (tests/stack/test_multi_host.py),
+# ending with the short soak with faults on the same hosts (SOAK_SECONDS, default 150).
 multihost:
 	pytest -q tests/stack/test_multi_host.py --junitxml=$(TEST_RESULTS)/multihost.xml
 
 test-multihost: setup
 	@mkdir -p $(TEST_RESULTS) && $(MAKE) --no-print-directory multihost
 
-# The soak alone on a fresh hosts-apart stack (provisioning first, ~14 min; opt-in, not in
-# make test until it passes reliably): people chat
+# The soak alone on a fresh hosts-apart stack (provisioning first, ~14 min; make test runs
+# the short one after hosts apart's other tests): people chat
 # through Nginx while faults come and go, then the checker prints its table (also in
 # build/soak/table.txt). SOAK_SECONDS (default 150), SOAK_PEOPLE (12), SOAK_CONVERSATIONS
 # (4), SOAK_RATE (2 sends/s); the long run: SOAK_SECONDS=1800 SOAK_PEOPLE=60
 # SOAK_CONVERSATIONS=20 make soak (docs/developers/soak.md).
 soak: setup
-	SOAK_SECONDS=$${SOAK_SECONDS:-150} pytest -q -s tests/stack/test_multi_host.py -k soak
+	pytest -q -s tests/stack/test_multi_host.py -k soak
 
 # The full stack runs on Debian 13 in `make test`; these run it on Debian 12, with
 # Valkey instead of Redis, and with voice files in S3 on the same host's RADOS Gateway

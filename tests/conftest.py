@@ -51,9 +51,9 @@ def wait_for_port(port: int | str, process: subprocess.Popen, timeout: float = 2
     raise TimeoutError(f"nothing listens on {address} after {timeout}s")
 
 
-def stop_process(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen, stop_signal: int = signal.SIGTERM) -> None:
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -392,7 +392,8 @@ def gunicorn_factory(tmp_path):
 
     yield start
     for process in started:
-        stop_process(process)
+        # Gunicorn's quick shutdown: a graceful one waits for the test's open event streams.
+        stop_process(process, signal.SIGINT)
     for log in logs:
         log.close()
 

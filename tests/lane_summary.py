@@ -9,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-LANES = ("unit", "multihost", "stack", "molecule")
+LANES = ("unit", "multihost", "stack", "molecule", "tools")
 
 
 def pytest_lane(report: Path) -> list[str]:

@@ -70,6 +70,7 @@ class TlsServer:
                 connection.close()
 
     def close(self):
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() alone does not
         self.listener.close()
         self.thread.join(timeout=10)
 
