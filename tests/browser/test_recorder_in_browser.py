@@ -1,7 +1,7 @@
 """The recorder as people use it, in a real Chromium with a fake microphone: hold, slide and
-lock on a touch screen, the keyboard toggle, the length limit that asks, the microphone
-released when the conversation changes or the page is hidden behind another tab, and the
-screen kept awake while recording."""
+lock on a touch screen, the keyboard toggle, the length limit that asks, a tap on the open
+conversation that changes nothing, the microphone released when the conversation changes
+or the page is hidden behind another tab, and the screen kept awake while recording."""
 
 import pytest
 
@@ -279,12 +279,18 @@ def test_keyboard_limit_and_the_microphone_released(base, speech_wav):
         wait_voice_count(page, 2)
         wait_state(page, "idle")
 
-        # Opening another conversation while recording: the microphone goes off at once,
-        # and the new conversation asks about the take, which goes where it was recorded.
+        # A tap on the conversation already open changes nothing: it goes on recording.
         page.focus(button)
         page.keyboard.press("Enter")
         wait_state(page, "recording", "toggle")
+        controls = page.query_selector(RECORDER + " .timer")
+        page.click("#conversations button.active")
         wait_recorded(page, 1)
+        wait_state(page, "recording", "toggle")
+        assert controls.evaluate("(timer) => timer.isConnected") and microphone(page)["live"] == 1
+
+        # Opening another conversation while recording: the microphone goes off at once,
+        # and the new conversation asks about the take, which goes where it was recorded.
         page.click("#conversations button:not(.active)")
         wait_state(page, "review")
         assert microphone(page)["live"] == 0

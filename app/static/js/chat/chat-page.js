@@ -26,7 +26,8 @@ const myId = Number(root.dataset.userId);
 // `arriving` holds live events that come while a conversation's history is loading.
 // `composer` holds the open conversation's voice controls (they own the microphone).
 // `carried` is a kept recording on its way to the next conversation's composer.
-const state = { current: null, arriving: null, composer: null, carried: null };
+// `loaded`: the id of the open conversation once its history is shown.
+const state = { current: null, loaded: null, arriving: null, composer: null, carried: null };
 const live = new LiveFeed();
 const status = new ConnectionStatus(live, liveStatus, document.getElementById("connection-banner"));
 const voice = import("/static/js/voice/index.js").catch((error) => {
@@ -52,10 +53,17 @@ function isOnScreen(conversationId) {
   );
 }
 
-const alerts = new Alerts(document.getElementById("sidebar"), { onOpen: (c) => openConversation(c) });
+/** A tap on the conversation already shown changes nothing: opening it again would stop a
+ * recording just started (a wide page also opens the latest conversation by itself). */
+function openUnlessShown(conversation) {
+  if (state.loaded === conversation.id && isOnScreen(conversation.id)) return;
+  openConversation(conversation);
+}
+
+const alerts = new Alerts(document.getElementById("sidebar"), { onOpen: openUnlessShown });
 const conversationList = new ConversationList(list, {
   myId,
-  onOpen: (conversation) => openConversation(conversation),
+  onOpen: openUnlessShown,
   isOnScreen,
   alerts,
 });
@@ -113,6 +121,7 @@ async function openConversation(conversation) {
   state.composer = null;
   state.carried = carried; // a newer open (even of the same conversation) takes it on
   state.current = conversation;
+  state.loaded = null;
   messageList.reset();
   document.getElementById("conversation-title").textContent = conversationName(conversation);
   const count = conversation.members?.length ?? conversation.participants.length;
@@ -138,6 +147,7 @@ async function openConversation(conversation) {
   data.messages.forEach((message) => live.seen(message));
   live.followChangesFrom(data.last_change_id);
   messageList.showLatest(data.messages);
+  state.loaded = conversation.id;
   outbox.waitingIn(conversation.id).forEach((entry) => messageList.addWaiting(entry));
   // The history may predate an event that came meanwhile (a transcode finishing): replay them.
   if (state.arriving === arriving) state.arriving = null;
