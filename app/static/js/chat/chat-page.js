@@ -26,8 +26,7 @@ const myId = Number(root.dataset.userId);
 // `arriving` holds live events that come while a conversation's history is loading.
 // `composer` holds the open conversation's voice controls (they own the microphone).
 // `carried` is a kept recording on its way to the next conversation's composer.
-// `loaded`: the id of the open conversation once its history is shown.
-const state = { current: null, loaded: null, arriving: null, composer: null, carried: null };
+const state = { current: null, arriving: null, composer: null, carried: null };
 const live = new LiveFeed();
 const status = new ConnectionStatus(live, liveStatus, document.getElementById("connection-banner"));
 const voice = import("/static/js/voice/index.js").catch((error) => {
@@ -53,10 +52,11 @@ function isOnScreen(conversationId) {
   );
 }
 
-/** A tap on the conversation already shown changes nothing: opening it again would stop a
- * recording just started (a wide page also opens the latest conversation by itself). */
+/** A tap on the conversation already shown (its history loaded: nothing is arriving) changes
+ * nothing: opening it again would stop a recording just started (a wide page also opens the
+ * latest conversation by itself). One whose history failed to load opens again. */
 function openUnlessShown(conversation) {
-  if (state.loaded === conversation.id && isOnScreen(conversation.id)) return;
+  if (!state.arriving && isOnScreen(conversation.id)) return;
   openConversation(conversation);
 }
 
@@ -121,7 +121,6 @@ async function openConversation(conversation) {
   state.composer = null;
   state.carried = carried; // a newer open (even of the same conversation) takes it on
   state.current = conversation;
-  state.loaded = null;
   messageList.reset();
   document.getElementById("conversation-title").textContent = conversationName(conversation);
   const count = conversation.members?.length ?? conversation.participants.length;
@@ -147,7 +146,6 @@ async function openConversation(conversation) {
   data.messages.forEach((message) => live.seen(message));
   live.followChangesFrom(data.last_change_id);
   messageList.showLatest(data.messages);
-  state.loaded = conversation.id;
   outbox.waitingIn(conversation.id).forEach((entry) => messageList.addWaiting(entry));
   // The history may predate an event that came meanwhile (a transcode finishing): replay them.
   if (state.arriving === arriving) state.arriving = null;
