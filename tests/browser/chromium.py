@@ -263,6 +263,20 @@ def play_voice_message_to_end(page, timeout_ms: int = 30000) -> str:
     )
 
 
+FIRST_CONVERSATION_MESSAGES = """async () => {
+    const get = async (path) => (await fetch(path)).json();
+    const { conversations } = await get("/api/chat/conversations");
+    const { messages } = await get(`/api/chat/messages?conversation_id=${conversations[0].id}`);
+    return messages;
+}"""
+
+
+def first_conversation_messages(page) -> list[dict]:
+    """The latest page of messages of the first listed conversation, through the page's
+    session and the JSON API (as stored, in the API's shape)."""
+    return page.evaluate(FIRST_CONVERSATION_MESSAGES)
+
+
 NEWEST_VOICE_HAS_M4A = """async () => {
     const get = async (path) => (await fetch(path)).json();
     const { conversations } = await get("/api/chat/conversations");

@@ -10,7 +10,12 @@ and fetched through the API, and the stream hands them over newest first.
 from playwright.sync_api import expect
 
 from app.services.events import format_sse
-from tests.browser.chromium import chromium, register, start_conversation
+from tests.browser.chromium import (
+    chromium,
+    first_conversation_messages,
+    register,
+    start_conversation,
+)
 
 EVENTS = "**/api/chat/events*"
 # An empty stream that asks the page to reconnect this soon (milliseconds).
@@ -33,17 +38,6 @@ class ServedStream:
 
     def send(self, messages: list[dict]) -> None:
         self.queued += [format_sse("message", message) for message in messages]
-
-
-def stored_messages(page) -> list[dict]:
-    return page.evaluate(
-        """async () => {
-            const get = async (path) => (await fetch(path)).json();
-            const { conversations } = await get("/api/chat/conversations");
-            const query = `conversation_id=${conversations[0].id}`;
-            return (await get(`/api/chat/messages?${query}`)).messages;
-        }"""
-    )
 
 
 def send_text(page, text: str) -> None:
@@ -69,7 +63,7 @@ def test_an_older_message_arriving_after_a_newer_one_takes_its_place(gunicorn_fa
         expect(bodies).to_have_text(["first"])
         send_text(ada, "second")
         send_text(ada, "third")
-        first, second, third = stored_messages(ada)
+        first, second, third = first_conversation_messages(ada)
         assert [m["content"] for m in (first, second, third)] == ["first", "second", "third"]
 
         stream.send([third, second])

@@ -6,17 +6,15 @@ import time
 
 import pytest
 
-from tests.browser.chromium import chromium, register, start_conversation
+from tests.browser.chromium import (
+    chromium,
+    first_conversation_messages,
+    register,
+    start_conversation,
+)
 from tests.voice import audio
 
 PLAYERS = "li[data-type=audio] .voice-player"
-
-CONVERSATION_MESSAGES = """async () => {
-    const get = async (path) => (await fetch(path)).json();
-    const { conversations } = await get("/api/chat/conversations");
-    const { messages } = await get(`/api/chat/messages?conversation_id=${conversations[0].id}`);
-    return messages;
-}"""
 
 PLAYER_STATE = """(players) => players.map((player) => {
     const slider = player.querySelector(".waveform");
@@ -73,7 +71,7 @@ def wait_until_waveforms(page, count: int, timeout: float = 60.0) -> list[dict]:
     """The conversation's voice messages once all are transcoded, with their waveforms."""
     deadline = time.monotonic() + timeout
     while True:
-        voice = [m for m in page.evaluate(CONVERSATION_MESSAGES) if m["type"] == "audio"]
+        voice = [m for m in first_conversation_messages(page) if m["type"] == "audio"]
         contents = [json.loads(m["content"]) for m in voice]
         if len(voice) == count and all(c.get("url_m4a") and c.get("waveform") for c in contents):
             return contents
