@@ -18,6 +18,8 @@ from tests.browser.chromium import (
 )
 
 EVENTS = "**/api/chat/events*"
+# How long an expectation waits on a busy machine (Playwright's own default is 5 s).
+WAIT_MS = 30_000
 # An empty stream that asks the page to reconnect this soon (milliseconds).
 RECONNECT_SOON = "retry: 500\n\n"
 
@@ -43,7 +45,8 @@ class ServedStream:
 def send_text(page, text: str) -> None:
     page.fill("#send-text [name=content]", text)
     page.click("#send-text button[type=submit]")
-    expect(page.locator("#messages li[data-message-id] .body").last).to_have_text(text)
+    newest = page.locator("#messages li[data-message-id] .body").last
+    expect(newest).to_have_text(text, timeout=WAIT_MS)
 
 
 def test_an_older_message_arriving_after_a_newer_one_takes_its_place(gunicorn_factory):
@@ -60,17 +63,17 @@ def test_an_older_message_arriving_after_a_newer_one_takes_its_place(gunicorn_fa
         stream = ServedStream(ben)
         ben.reload()  # the wide page opens the conversation by itself, on the served stream
         bodies = ben.locator("#messages li[data-message-id] .body")
-        expect(bodies).to_have_text(["first"])
+        expect(bodies).to_have_text(["first"], timeout=WAIT_MS)
         send_text(ada, "second")
         send_text(ada, "third")
         first, second, third = first_conversation_messages(ada)
         assert [m["content"] for m in (first, second, third)] == ["first", "second", "third"]
 
         stream.send([third, second])
-        expect(bodies).to_have_text(["first", "second", "third"])
+        expect(bodies).to_have_text(["first", "second", "third"], timeout=WAIT_MS)
         assert stream.served == 1
         # Each once, under one day's separator, as the history shows them after a reload.
-        expect(ben.locator("#messages li.day")).to_have_count(1)
+        expect(ben.locator("#messages li.day")).to_have_count(1, timeout=WAIT_MS)
         ben.unroute(EVENTS)
         ben.reload()
-        expect(bodies).to_have_text(["first", "second", "third"])
+        expect(bodies).to_have_text(["first", "second", "third"], timeout=WAIT_MS)
